@@ -1,0 +1,88 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { HeraldError, type ErrorKind, type Violation } from '../../errors.js';
+
+/** The spec's error body. */
+export interface ErrorBody {
+  developerMessage: string;
+  errorType: string;
+  violations: Violation[];
+}
+
+export const STATUS_OF: Record<ErrorKind, number> = {
+  bad_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  precondition_failed: 412,
+  unprocessable: 422,
+  too_many_requests: 429,
+  destination_error: 500,
+  unavailable: 503,
+};
+
+const ERROR_TYPE_OF_STATUS: Record<number, string> = {
+  400: 'INVALID_REQUEST',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  406: 'NOT_ACCEPTABLE',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  429: 'TOO_MANY_REQUESTS',
+};
+
+/** Turns Ajv's errors into the spec's violations, named after the offending property. */
+function violationsOf(err: FastifyError): Violation[] {
+  return (err.validation ?? []).map((v) => {
+    const missing = (v.params as { missingProperty?: string }).missingProperty;
+    const path = (v.instancePath ?? '').replace(/^\//, '').replaceAll('/', '.');
+    const propertyName = missing ? (path ? `${path}.${missing}` : missing) : path || (err.validationContext ?? 'request');
+    return { propertyName, developerMessage: v.message ?? 'is invalid' };
+  });
+}
+
+export function errorBody(developerMessage: string, errorType: string, violations: Violation[] = []): ErrorBody {
+  return { developerMessage, errorType, violations };
+}
+
+/**
+ * Maps every error to the spec's body, once, for the whole app: HeraldError by kind,
+ * schema validation to 400 with violations, Fastify's own 4xx (bad JSON, media type,
+ * size) by status, and anything else to a 500 that says nothing about the internals.
+ */
+export default fp(
+  async function errorHandler(app: FastifyInstance) {
+    app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+      if (err instanceof HeraldError) {
+        const status = STATUS_OF[err.kind];
+        if (status >= 500) req.log.warn({ errorType: err.errorType }, err.message);
+        return reply.status(status).send(errorBody(err.message, err.errorType, err.violations));
+      }
+      if (err.validation) {
+        const violations = violationsOf(err);
+        const first = violations[0];
+        const message = first
+          ? `invalid ${err.validationContext ?? 'request'}: ${first.propertyName} ${first.developerMessage}`
+          : 'invalid request';
+        return reply.status(400).send(errorBody(message, 'VALIDATION_ERROR', violations));
+      }
+      const status = err.statusCode ?? 500;
+      if (status >= 400 && status < 500) {
+        return reply.status(status).send(errorBody(err.message, ERROR_TYPE_OF_STATUS[status] ?? 'INVALID_REQUEST'));
+      }
+      req.log.error({ err }, 'unhandled error');
+      return reply
+        .status(500)
+        .send(errorBody('Herald encountered an internal error; it has been logged.', 'INTERNAL_SERVER_ERROR'));
+    });
+
+    app.setNotFoundHandler((req, reply) => {
+      reply.status(404).send(errorBody(`no route for ${req.method} ${req.url.split('?')[0]}`, 'NOT_FOUND'));
+    });
+  },
+  { name: 'herald-error-handler' },
+);

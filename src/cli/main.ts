@@ -1,0 +1,111 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, type Config } from '../config.js';
+import { makeLogger } from '../logger.js';
+import { DataDirLockedError } from '../store/data-dir-lock.js';
+import { migrate } from '../store/migrate.js';
+import { openDb } from '../store/open-db.js';
+import { startHerald, type Roles } from '../runtime/start-herald.js';
+import { VERSION } from '../runtime/version.js';
+
+const USAGE = `herald ${VERSION}: signed, durable webhook delivery
+
+Usage: herald <command> [options]
+
+Service:
+  serve            run the API and the delivery worker in one process (npm start)
+  api              run the HTTP API only
+  worker           run the delivery worker only (PostgreSQL: run as many as you like)
+  migrate          apply database migrations and exit
+
+Environment variables configure the service; see docs/configuration.md.
+`;
+
+/** Exit statuses: 0 ok, 1 runtime failure, 2 bad configuration or usage. */
+export const EXIT_USAGE = 2;
+
+function fail(message: string, status: number): never {
+  console.error(`herald: ${message}`);
+  process.exit(status);
+}
+
+function readConfig(): Config {
+  try {
+    return loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message, EXIT_USAGE);
+    throw err;
+  }
+}
+
+async function runService(roles: Roles): Promise<void> {
+  const config = readConfig();
+  const log = makeLogger(config);
+  let herald;
+  try {
+    herald = await startHerald({ config, roles, log });
+  } catch (err) {
+    if (err instanceof DataDirLockedError) fail(err.message, 1);
+    log.fatal({ err }, 'Herald failed to start');
+    await new Promise((r) => setTimeout(r, 50)); // let the log line out
+    process.exit(1);
+  }
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    await herald.close();
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+async function runMigrate(): Promise<void> {
+  const config = readConfig();
+  const db = await openDb(config);
+  try {
+    const applied = await migrate(db);
+    console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database schema up to date');
+  } finally {
+    await db.close();
+  }
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+    case 'api':
+    case 'worker':
+      parseArgs({ args: rest, options: {} });
+      return runService({ api: command !== 'worker', worker: command !== 'api' });
+    case 'migrate':
+      return runMigrate();
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return;
+    case '--version':
+    case 'version':
+      console.log(VERSION);
+      return;
+    default:
+      fail(`unknown command "${command}"\n\n${USAGE}`, EXIT_USAGE);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof DataDirLockedError) fail(err.message, 1);
+  if (err instanceof TypeError && (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
+    fail(err.message, EXIT_USAGE);
+  }
+  console.error(err);
+  process.exit(1);
+});

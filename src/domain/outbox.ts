@@ -1,0 +1,45 @@
+import type { Clock } from '../clock.js';
+import type { Queryable } from '../store/db.js';
+import { insertEvent } from '../store/sql/insert-event.js';
+import { eventType } from './catalog.js';
+import { newUuidV1 } from './ids.js';
+
+/** NOTIFY channel that wakes delivery workers when new deliveries are committed. */
+export const WAKE_CHANNEL = 'herald_deliveries';
+
+export interface NewEvent {
+  organizationUuid: string;
+  eventName: string;
+  payload: unknown;
+  /** false when the acting credential is a test-mode key. */
+  livemode: boolean;
+  /** Stable id of the message; generated when absent. Repeating one makes no second message. */
+  messageId?: string;
+  /** Only subscriptions created by this credential ('api_key:<id>') receive it. */
+  onlyCreatedBy?: string;
+}
+
+/**
+ * Records an event in the outbox, inside the caller's transaction (the one that made the
+ * change the event tells of), fans it out to the matching subscriptions, and wakes the
+ * workers when that transaction commits.
+ */
+export async function recordEvent(
+  tx: Queryable,
+  clock: Clock,
+  e: NewEvent,
+): Promise<{ messageId: string; accepted: boolean; deliveries: number }> {
+  if (!eventType(e.eventName)) throw new Error(`unknown event ${e.eventName}`);
+  const messageId = e.messageId ?? newUuidV1();
+  const r = await insertEvent(tx, {
+    organizationUuid: e.organizationUuid,
+    eventName: e.eventName,
+    messageId,
+    payload: e.payload,
+    livemode: e.livemode,
+    createdAt: clock.now(),
+    onlyCreatedBy: e.onlyCreatedBy ?? null,
+  });
+  if (r.deliveries > 0) await tx.query('select pg_notify($1, $2)', [WAKE_CHANNEL, String(r.eventId)]);
+  return { messageId, accepted: r.eventId !== null, deliveries: r.deliveries };
+}

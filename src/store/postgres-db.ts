@@ -1,0 +1,109 @@
+import pg from 'pg';
+import type { Db, QueryResult, Tx } from './db.js';
+
+// Parse int8 (counts, sums) to number as PGlite does; Herald's int8 values stay far
+// below 2^53. Types are per pool, never the pg module's global parsers.
+const INT8_OID = 20;
+const types = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+function wrap(client: pg.Pool | pg.PoolClient): Tx {
+  return {
+    async exec(sql: string): Promise<void> {
+      await client.query(sql);
+    },
+    async query<T>(sql: string, params?: unknown[]): Promise<QueryResult<T>> {
+      const r = await client.query(sql, params);
+      return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
+    },
+  };
+}
+
+export interface PostgresDbOptions {
+  poolSize: number;
+  /** Called for errors of idle connections (the server went away); the pool replaces them. */
+  onIdleError?: (err: Error) => void;
+}
+
+/** A PostgreSQL server through a pg connection pool, plus one connection for LISTEN. */
+export async function makePostgresDb(url: string, options: PostgresDbOptions): Promise<Db> {
+  const pool = new pg.Pool({ connectionString: url, max: options.poolSize, types });
+  pool.on('error', (err) => options.onIdleError?.(err));
+  // Fail fast at start-up with the driver's own message (auth, unknown db, refused).
+  const probe = await pool.connect();
+  probe.release();
+
+  const listeners = new Map<string, Set<(payload: string) => void>>();
+  let listenClient: pg.Client | undefined;
+  let closed = false;
+
+  async function connectListener(): Promise<pg.Client> {
+    const client = new pg.Client({ connectionString: url, types });
+    client.on('notification', (msg) => {
+      for (const cb of listeners.get(msg.channel) ?? []) cb(msg.payload ?? '');
+    });
+    client.on('error', (err) => {
+      options.onIdleError?.(err);
+      listenClient = undefined;
+      // Reconnect and re-subscribe: a lost LISTEN connection must not silence wake-ups
+      // (the workers' poll still finds the work meanwhile).
+      if (!closed) setTimeout(() => void resubscribe(), 1000).unref();
+    });
+    await client.connect();
+    return client;
+  }
+
+  async function resubscribe(): Promise<void> {
+    if (closed || listenClient) return;
+    try {
+      listenClient = await connectListener();
+      for (const channel of listeners.keys()) await listenClient.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    } catch (err) {
+      options.onIdleError?.(err as Error);
+      listenClient = undefined;
+      if (!closed) setTimeout(() => void resubscribe(), 1000).unref();
+    }
+  }
+
+  const root = wrap(pool);
+  return {
+    kind: 'postgres',
+    query: root.query,
+    async transaction(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn(wrap(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    exec: root.exec,
+    async listen(channel, onNotify) {
+      listenClient ??= await connectListener();
+      let set = listeners.get(channel);
+      if (!set) {
+        set = new Set();
+        listeners.set(channel, set);
+        await listenClient.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      }
+      set.add(onNotify);
+      return async () => {
+        set.delete(onNotify);
+      };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await listenClient?.end().catch(() => {});
+      await pool.end();
+    },
+  };
+}

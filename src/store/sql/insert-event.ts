@@ -1,0 +1,62 @@
+import type { Queryable } from '../db.js';
+
+/**
+ * Accepts an event and fans it out in ONE statement: the event row and one pending
+ * delivery per matching live subscription of its organization (eventNames contains it
+ * or is empty), due now. Because both happen in the caller's transaction, a
+ * subscription created after the event commits never receives it, and an event whose
+ * transaction rolls back has no deliveries.
+ *
+ * The same message id twice is one message: `on conflict do nothing` returns no row,
+ * and the fan-out, which reads from the insert, creates nothing.
+ *
+ * $8, when not null, restricts fan-out to subscriptions created by that credential
+ * (PersonalAssertionDeleted goes to the subscriptions the deleted key created).
+ */
+const SQL = `
+with ev as (
+  insert into events (organization_uuid, event_name, message_id, payload, livemode, created_at)
+  values ($1, $2, $3, $4, $5, $6)
+  on conflict (organization_uuid, message_id) do nothing
+  returning id, created_at
+), fan as (
+  insert into deliveries (event_id, subscription_id, state, next_attempt_at, created_at)
+  select ev.id, s.id, 'pending', ev.created_at, ev.created_at
+  from ev
+  join subscriptions s
+    on s.organization_uuid = $1
+   and s.deleted_at is null
+   and (cardinality(s.event_names) = 0 or $2 = any (s.event_names))
+   and ($8::text is null or s.created_by = $8::text)
+  where $7::boolean
+  returning 1
+)
+select (select id from ev) as event_id, (select count(*) from fan) as deliveries`;
+
+export interface InsertEventInput {
+  organizationUuid: string;
+  eventName: string;
+  messageId: string;
+  payload: unknown;
+  livemode: boolean;
+  createdAt: Date;
+  /** false: record the event without fanning it out (events nobody can subscribe to). */
+  fanOut?: boolean;
+  onlyCreatedBy?: string | null;
+}
+
+/** Returns the new event's id (null when the message id was already accepted) and how many deliveries it made. */
+export async function insertEvent(q: Queryable, e: InsertEventInput): Promise<{ eventId: number | null; deliveries: number }> {
+  const r = await q.query<{ event_id: number | null; deliveries: number }>(SQL, [
+    e.organizationUuid,
+    e.eventName,
+    e.messageId,
+    JSON.stringify(e.payload),
+    e.livemode,
+    e.createdAt,
+    e.fanOut ?? true,
+    e.onlyCreatedBy ?? null,
+  ]);
+  const row = r.rows[0]!;
+  return { eventId: row.event_id, deliveries: row.deliveries };
+}

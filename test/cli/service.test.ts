@@ -1,0 +1,111 @@
+// The shipped CLI as a user runs it: real processes, real ports, real data dirs.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { createPostgresDatabase } from '../helpers/db.js';
+import { freePort, runHerald, waitForHttp, type HeraldProcess } from '../helpers/process.js';
+
+const running: HeraldProcess[] = [];
+const dirs: string[] = [];
+after(async () => {
+  for (const p of running) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'herald-cli-'));
+  dirs.push(d);
+  return d;
+}
+
+describe('herald CLI', () => {
+  it('exits 2 naming the setting when a config value is bad', async () => {
+    const p = runHerald(['serve'], { PORT: 'not-a-port', HERALD_DATA_DIR: tempDir() });
+    assert.equal(await p.exited, 2);
+    assert.match(p.output(), /PORT: must be an integer/);
+  });
+
+  it('exits 2 on an unknown command', async () => {
+    const p = runHerald(['frobnicate'], {});
+    assert.equal(await p.exited, 2);
+    assert.match(p.output(), /unknown command "frobnicate"/);
+  });
+
+  it('serves on the embedded database, generates an admin token without logging it, and stops on SIGTERM', async () => {
+    const dataDir = tempDir();
+    const port = await freePort();
+    const p = runHerald(['serve'], { PORT: String(port), HERALD_DATA_DIR: dataDir });
+    running.push(p);
+    const ms = await waitForHttp(`http://127.0.0.1:${port}/healthz`, 15_000, p);
+    assert.ok(ms < 15_000);
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    assert.deepEqual(await ready.json(), { status: 'ready', database: 'pglite' });
+
+    const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+    assert.ok(token.length >= 32);
+    assert.equal(statSync(join(dataDir, 'admin-token')).mode & 0o777, 0o600);
+    assert.ok(!p.output().includes(token), 'the admin token must never appear in the log');
+    assert.match(p.output(), /read it with: cat .*admin-token/);
+
+    // A second process on the same data dir gets a clear error, not a corrupt database.
+    const second = runHerald(['serve'], { PORT: String(await freePort()), HERALD_DATA_DIR: dataDir });
+    assert.equal(await second.exited, 1);
+    assert.match(second.output(), /in use by another Herald process \(pid \d+\)/);
+
+    p.child.kill('SIGTERM');
+    assert.equal(await p.exited, 0);
+    assert.match(p.output(), /"msg":"stopped"/);
+
+    // After a clean stop the data dir is free again and keeps its token and schema.
+    const again = runHerald(['serve'], { PORT: String(port), HERALD_DATA_DIR: dataDir });
+    running.push(again);
+    await waitForHttp(`http://127.0.0.1:${port}/readyz`, 15_000, again);
+    assert.match(again.output(), /database schema up to date/);
+    assert.ok(!again.output().includes('admin token generated'));
+    again.child.kill('SIGTERM');
+    assert.equal(await again.exited, 0);
+  });
+
+  it('takes over the lock of a process that was killed', async () => {
+    const dataDir = tempDir();
+    const port = await freePort();
+    const p = runHerald(['serve'], { PORT: String(port), HERALD_DATA_DIR: dataDir });
+    running.push(p);
+    await waitForHttp(`http://127.0.0.1:${port}/healthz`, 15_000, p);
+    p.child.kill('SIGKILL');
+    await p.exited;
+    const q = runHerald(['serve'], { PORT: String(port), HERALD_DATA_DIR: dataDir });
+    running.push(q);
+    await waitForHttp(`http://127.0.0.1:${port}/readyz`, 15_000, q);
+    q.child.kill('SIGTERM');
+    assert.equal(await q.exited, 0);
+  });
+
+  it('serves on PostgreSQL when DATABASE_URL is set', { skip: !process.env.HERALD_TEST_DATABASE_URL }, async () => {
+    const created = await createPostgresDatabase();
+    try {
+      const port = await freePort();
+      const p = runHerald(['serve'], { PORT: String(port), DATABASE_URL: created.url, HERALD_DATA_DIR: tempDir() });
+      running.push(p);
+      await waitForHttp(`http://127.0.0.1:${port}/healthz`, 15_000, p);
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+      assert.deepEqual(await ready.json(), { status: 'ready', database: 'postgres' });
+      // No token set on PostgreSQL: the admin API is off, and says so.
+      const admin = await fetch(`http://127.0.0.1:${port}/admin/organizations`, { method: 'POST' });
+      assert.equal(admin.status, 401);
+      assert.equal(((await admin.json()) as { errorType: string }).errorType, 'ADMIN_API_DISABLED');
+      p.child.kill('SIGTERM');
+      assert.equal(await p.exited, 0);
+    } finally {
+      await created.drop();
+    }
+  });
+
+  it('herald migrate applies the schema and exits 0', async () => {
+    const p = runHerald(['migrate'], { HERALD_DATA_DIR: tempDir() });
+    assert.equal(await p.exited, 0);
+    assert.match(p.output(), /applied: 001_identity/);
+  });
+});
