@@ -4,14 +4,30 @@ import type { Registry } from 'prom-client';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { DomainContext } from '../domain/context.js';
+import { validatePayload } from '../domain/payload-validation.js';
+import type { DestinationProbe } from '../domain/subscriptions.js';
 import type { Logger } from '../logger.js';
 import type { Db } from '../store/db.js';
 import errorHandler from './plugins/error-handler.js';
 import metrics from './plugins/metrics.js';
 import openapi from './plugins/openapi.js';
 import { requireAdminToken } from './plugins/admin-auth.js';
+import { requireCredential } from './plugins/auth.js';
+import adminApiKeyRoutes from './routes/admin/api-keys.js';
+import adminAppConnectionRoutes from './routes/admin/app-connections.js';
+import adminEventRoutes from './routes/admin/events.js';
 import adminOrganizationRoutes from './routes/admin/organizations.js';
+import messageRoutes from './routes/messages.js';
+import eventCatalogRoutes from './routes/events.js';
 import healthRoutes from './routes/health.js';
+import inventoryRoutes from './routes/inventory.js';
+import organizationRoutes from './routes/organization.js';
+import paymentTerminalRoutes from './routes/payment-terminals.js';
+import productRoutes from './routes/products.js';
+import purchaseRoutes from './routes/purchases.js';
+import subscriptionRoutes from './routes/subscriptions.js';
+import tokenRoutes from './routes/token.js';
+import userRoutes from './routes/users.js';
 import { ErrorBodySchema } from './schemas.js';
 
 /** Everything the HTTP API needs, passed in (no module singletons). */
@@ -22,6 +38,8 @@ export interface AppDeps {
   clock: Clock;
   registry: Registry;
   version: string;
+  /** Sends the signed TestMessage when a subscription is created (the delivery engine's). */
+  probeDestination: DestinationProbe;
 }
 
 /**
@@ -39,6 +57,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false } },
   });
 
+  // Many HTTP clients send Content-Type: application/json on a DELETE or PUT with no
+  // body; the Pusher API's clients do. An empty JSON body is "no body", not a 400.
+  // Non-empty bodies keep Fastify's parser and its prototype-poisoning protection.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = body.toString();
+    if (text.trim() === '') return done(null, undefined);
+    return parseJson(req, text, done);
+  });
+
   app.addSchema(ErrorBodySchema);
   await app.register(errorHandler);
   await app.register(formbody);
@@ -48,11 +77,28 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const ctx: DomainContext = { db: deps.db, clock: deps.clock, config: deps.config, log: deps.log };
 
   await app.register(healthRoutes, { db: deps.db });
+  await app.register(eventCatalogRoutes);
+  await app.register(tokenRoutes, { ctx });
+  await app.register(async (scoped) => {
+    requireCredential(scoped, ctx);
+    await scoped.register(userRoutes);
+  });
+  await app.register(subscriptionRoutes, { ctx, probe: deps.probeDestination });
+  // Business APIs that emit the spec's events (each route plugin requires a credential).
+  await app.register(productRoutes, { ctx });
+  await app.register(inventoryRoutes, { ctx });
+  await app.register(purchaseRoutes, { ctx });
+  await app.register(organizationRoutes, { ctx });
+  await app.register(paymentTerminalRoutes, { ctx });
 
   // Admin API: every route in this context requires the admin token.
   await app.register(async (admin) => {
     requireAdminToken(admin, deps.config.adminToken);
     await admin.register(adminOrganizationRoutes, { ctx });
+    await admin.register(adminEventRoutes, { ctx, validatePayload });
+    await admin.register(messageRoutes, { ctx, admin: true });
+    await admin.register(adminApiKeyRoutes, { ctx });
+    await admin.register(adminAppConnectionRoutes, { ctx });
   });
 
   return app;

@@ -6,6 +6,10 @@ import { migrate } from '../store/migrate.js';
 import { openDb } from '../store/open-db.js';
 import { startHerald, type Roles } from '../runtime/start-herald.js';
 import { VERSION } from '../runtime/version.js';
+import { AdminApiError, ConnectionError } from './admin-client.js';
+import { keyCommand } from './commands/key.js';
+import { orgCommand } from './commands/org.js';
+import { UsageError } from './usage-error.js';
 
 const USAGE = `herald ${VERSION}: signed, durable webhook delivery
 
@@ -17,10 +21,19 @@ Service:
   worker           run the delivery worker only (PostgreSQL: run as many as you like)
   migrate          apply database migrations and exit
 
+Administration (calls a running Herald's admin API; see herald org --help, herald key --help):
+  org create --name NAME
+  org list
+  key create --org UUID --scopes READ:PRODUCT,READ:PURCHASE [--name NAME] [--test-mode]
+  key list --org UUID
+  key delete --org UUID --key API_KEY_ID
+  each with --url URL (default http://$HOST:$PORT), --admin-token TOKEN
+  (default HERALD_ADMIN_TOKEN, else $HERALD_DATA_DIR/admin-token) and --json
+
 Environment variables configure the service; see docs/configuration.md.
 `;
 
-/** Exit statuses: 0 ok, 1 runtime failure, 2 bad configuration or usage. */
+/** Exit statuses: 0 ok, 1 runtime failure (or an error answer of the server), 2 bad configuration or usage. */
 export const EXIT_USAGE = 2;
 
 function fail(message: string, status: number): never {
@@ -86,6 +99,10 @@ export async function main(argv: string[]): Promise<void> {
       return runService({ api: command !== 'worker', worker: command !== 'api' });
     case 'migrate':
       return runMigrate();
+    case 'org':
+      return orgCommand(rest);
+    case 'key':
+      return keyCommand(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -103,6 +120,9 @@ export async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof DataDirLockedError) fail(err.message, 1);
+  if (err instanceof UsageError) fail(err.message, EXIT_USAGE);
+  if (err instanceof AdminApiError) fail(`${err.status}${err.errorType ? ` ${err.errorType}` : ''}: ${err.message}`, 1);
+  if (err instanceof ConnectionError) fail(err.message, 1);
   if (err instanceof TypeError && (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
     fail(err.message, EXIT_USAGE);
   }

@@ -7,6 +7,12 @@ import type { Logger } from '../logger.js';
 import type { Db } from '../store/db.js';
 import { migrate } from '../store/migrate.js';
 import { openDb } from '../store/open-db.js';
+import { startMailSender, type MailSender } from '../delivery/mail-sender.js';
+import { makeMailer } from '../delivery/mailer.js';
+import { makeDeliveryMetrics, registerBacklogGauges } from '../delivery/metrics.js';
+import { makeDestinationProbe } from '../delivery/probe.js';
+import { makeSender } from '../delivery/send.js';
+import { startWorker, type Worker } from '../delivery/worker.js';
 import { resolveAdminToken } from './admin-token.js';
 import { VERSION } from './version.js';
 
@@ -20,6 +26,8 @@ export interface RunningHerald {
   app?: FastifyInstance;
   /** http://host:port the API listens on, when the api role runs. */
   url?: string;
+  worker?: Worker;
+  mailSender?: MailSender;
   /** Stops accepting, lets in-flight work finish within the shutdown bound, closes the database. */
   close(): Promise<void>;
 }
@@ -31,6 +39,8 @@ export interface StartOptions {
   clock?: Clock;
   /** Use this database instead of opening the configured one (tests); it is not closed by close(). */
   db?: Db;
+  /** Jitter source for retry delays (tests make it deterministic). */
+  random?: () => number;
 }
 
 /** Starts Herald's roles in this process: opens and migrates the database, then API and/or worker. */
@@ -45,6 +55,37 @@ export async function startHerald(opts: StartOptions): Promise<RunningHerald> {
     const applied = await migrate(db);
     log.info({ database: db.kind, applied }, applied.length ? 'migrations applied' : 'database schema up to date');
 
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry });
+    const sender = makeSender({ timeoutMs: config.deliveryTimeoutMs, allowInsecure: config.allowInsecureDestinations });
+    // Closed last: in-flight requests and attempts use it until they finish.
+    closers.push(() => sender.close());
+
+    let worker: Worker | undefined;
+    let mailSender: MailSender | undefined;
+    if (roles.worker) {
+      worker = await startWorker({
+        db,
+        clock,
+        config,
+        log,
+        sender,
+        metrics: makeDeliveryMetrics(registry),
+        random: opts.random,
+      });
+      closers.unshift(() => worker!.stop());
+      if (config.smtpUrl) {
+        const mailer = makeMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom });
+        mailSender = await startMailSender({ db, clock, log, mailer, pollIntervalMs: config.pollIntervalMs });
+        closers.unshift(async () => {
+          await mailSender!.stop();
+          await mailer.close();
+        });
+      } else {
+        log.info('HERALD_SMTP_URL is not set: mails to subscription contacts are kept in the store (GET /admin/mails)');
+      }
+    }
+
     let app: FastifyInstance | undefined;
     let url: string | undefined;
     if (roles.api) {
@@ -54,8 +95,7 @@ export async function startHerald(opts: StartOptions): Promise<RunningHerald> {
       } else if (!admin.token) {
         log.warn('HERALD_ADMIN_TOKEN is not set: the /admin API is disabled');
       }
-      const registry = new Registry();
-      collectDefaultMetrics({ register: registry });
+      registerBacklogGauges(registry, db, clock);
       app = await buildApp({
         config: { ...config, adminToken: admin.token },
         db,
@@ -63,14 +103,13 @@ export async function startHerald(opts: StartOptions): Promise<RunningHerald> {
         clock,
         registry,
         version: VERSION,
+        probeDestination: makeDestinationProbe({ sender, clock }),
       });
       const address = await app.listen({ port: config.port, host: config.host });
       url = address;
-      closers.push(() => app!.close());
+      // First to close: stop accepting requests before the worker and the database go.
+      closers.unshift(() => app!.close());
       log.info({ url, docs: `${address}/docs` }, 'Herald API listening');
-    }
-    if (roles.worker) {
-      log.info('delivery worker: not part of this build yet');
     }
 
     let closing: Promise<void> | undefined;
@@ -78,10 +117,14 @@ export async function startHerald(opts: StartOptions): Promise<RunningHerald> {
       db,
       app,
       url,
+      worker,
+      mailSender,
       close: () =>
         (closing ??= (async () => {
           const bound = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), config.shutdownTimeoutMs).unref());
-          const done = Promise.allSettled(closers.map((c) => c()));
+          const done = (async () => {
+            for (const c of closers) await c().catch((err: unknown) => log.error({ err }, 'error while shutting down'));
+          })();
           if ((await Promise.race([done, bound])) === 'timeout') {
             log.warn({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown bound reached; closing with work in flight');
           }
@@ -89,7 +132,7 @@ export async function startHerald(opts: StartOptions): Promise<RunningHerald> {
         })()),
     };
   } catch (err) {
-    await Promise.allSettled(closers.map((c) => c()));
+    for (const c of closers) await c().catch(() => {});
     if (ownsDb) await db.close();
     throw err;
   }

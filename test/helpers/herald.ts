@@ -20,7 +20,7 @@ export interface TestHerald extends RunningHerald {
 /** Starts a real Herald (API on a random port, worker if asked) on a fresh test database. */
 export async function startTestHerald(
   backend: TestDatabase,
-  opts: { config?: Partial<Config>; clock?: Clock; roles?: Roles } = {},
+  opts: { config?: Partial<Config>; clock?: Clock; roles?: Roles; random?: () => number } = {},
 ): Promise<TestHerald> {
   const testDb = await backend.open();
   const config = loadConfig(
@@ -33,6 +33,7 @@ export async function startTestHerald(
     roles: opts.roles ?? { api: true, worker: false },
     log,
     clock: opts.clock,
+    random: opts.random,
     db: testDb.db,
   });
   const url = herald.url!;
@@ -46,7 +47,11 @@ export async function startTestHerald(
     admin: (path, init = {}) =>
       request(path, {
         ...init,
-        headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json', ...init.headers },
+        headers: {
+          authorization: `Bearer ${TEST_ADMIN_TOKEN}`,
+          ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...init.headers,
+        },
       }),
     async stop() {
       await herald.close();

@@ -3,7 +3,7 @@ import type { DomainContext } from '../../domain/context.js';
 import { authenticateBearer } from '../../domain/identity/authenticate.js';
 import type { Principal } from '../../domain/principal.js';
 import type { Scope } from '../../domain/scopes.js';
-import { forbidden, unauthorized } from '../../errors.js';
+import { forbidden, HeraldError, unauthorized } from '../../errors.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -18,12 +18,24 @@ declare module 'fastify' {
  * revoked, unknown).
  */
 export function requireCredential(app: FastifyInstance, ctx: DomainContext): void {
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', async (req, reply) => {
     const header = req.headers.authorization;
-    if (!header) throw unauthorized('UNAUTHORIZED', 'missing Authorization header: send "Bearer <access token or API key>"');
+    if (!header) {
+      reply.header('www-authenticate', 'Bearer');
+      throw unauthorized('UNAUTHORIZED', 'missing Authorization header: send "Bearer <access token or API key>"');
+    }
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!m) throw unauthorized('UNAUTHORIZED', 'malformed Authorization header: expected "Bearer <access token or API key>"');
-    req.principal = await authenticateBearer(ctx, m[1]!);
+    if (!m) {
+      reply.header('www-authenticate', 'Bearer error="invalid_request"');
+      throw unauthorized('UNAUTHORIZED', 'malformed Authorization header: expected "Bearer <access token or API key>"');
+    }
+    try {
+      req.principal = await authenticateBearer(ctx, m[1]!);
+    } catch (err) {
+      // RFC 6750: a rejected bearer credential is invalid_token (the body says why).
+      if (err instanceof HeraldError && err.kind === 'unauthorized') reply.header('www-authenticate', 'Bearer error="invalid_token"');
+      throw err;
+    }
   });
 }
 

@@ -52,17 +52,21 @@ create table app_connections (
 );
 create index app_connections_organization on app_connections (organization_uuid);
 
--- Refresh tokens: hashes only; rotated on every use.
+-- Refresh tokens: SHA-256 hashes only; rotated on every use (used_at), and revoked
+-- (revoked_at) when their connection is removed. Rows stay so that a late request with
+-- one gets "already used" or "revoked" rather than "unknown".
 create table refresh_tokens (
   token_hash text primary key,
   connection_id uuid not null references app_connections (id) on delete cascade,
   created_at timestamptz not null,
   expires_at timestamptz not null,
-  used_at timestamptz
+  used_at timestamptz,
+  revoked_at timestamptz
 );
 create index refresh_tokens_connection on refresh_tokens (connection_id);
 
--- The key that signs access tokens, shared by every Herald process on this database.
+-- The key that signs access tokens (ES256), shared by every Herald process on this
+-- database; created by the first process that needs it (insert .. on conflict do nothing).
 create table token_signing_keys (
   kid text primary key,
   private_jwk jsonb not null,

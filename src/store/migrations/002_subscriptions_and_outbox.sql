@@ -25,7 +25,7 @@ create table subscriptions (
   deleted_at timestamptz,
   deleted_reason text
 );
-create unique index subscriptions_live_uuid on subscriptions (uuid) where deleted_at is null;
+create unique index subscriptions_live_uuid on subscriptions (organization_uuid, uuid) where deleted_at is null;
 create index subscriptions_organization on subscriptions (organization_uuid) where deleted_at is null;
 
 -- The outbox: an event is accepted once its row is committed. message_id is the
@@ -35,7 +35,8 @@ create table events (
   organization_uuid uuid not null,
   event_name text not null,
   message_id text not null,
-  payload jsonb not null,
+  -- json, not jsonb: keeps the producer's key order, and the worker embeds the text as is.
+  payload json not null,
   livemode boolean not null,
   created_at timestamptz not null,
   unique (organization_uuid, message_id)
@@ -85,7 +86,7 @@ create table mails (
   id bigserial primary key,
   organization_uuid uuid not null,
   subscription_uuid uuid not null,
-  kind text not null check (kind in ('failing', 'exhausted')),
+  kind text not null check (kind in ('failing', 'exhausted', 'gone')),
   to_address text not null,
   subject text not null,
   body text not null,

@@ -1,0 +1,177 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import type { DomainContext } from '../../domain/context.js';
+import { BalanceSchema, ChangeInformationSchema, InventoryBalanceChangedSchema, Uuid } from '../../domain/payload-schemas.js';
+import type { Scope } from '../../domain/scopes.js';
+import type { Actor } from '../../sources/actor.js';
+import {
+  allLocations,
+  balancesAt,
+  changeBalances,
+  startTracking,
+  stopTracking,
+  trackedProducts,
+  type BalanceChangeInput,
+} from '../../sources/inventory.js';
+import { principalOf, requireCredential, requireScopes, resolveOrganizationUuid } from '../plugins/auth.js';
+import { errors } from '../schemas.js';
+
+const OrgParams = Type.Object({ organizationUuid: Type.String({ description: 'The organization, or "self".' }) });
+const security = [{ bearer: [] }];
+const tags = ['inventory'];
+const Decimal = (description: string) => Type.String({ pattern: '^-?\\d+(\\.\\d+)?$', description, examples: ['10'] });
+
+const TrackingSchema = Type.Object({ productUuid: Uuid, created: ChangeInformationSchema });
+
+const LocationSchema = Type.Object({
+  uuid: Uuid,
+  organizationUuid: Uuid,
+  type: Type.String({ examples: ['STORE'] }),
+  name: Type.String(),
+  default: Type.Boolean({ description: 'The default store: where sales and changes without a locationUuid count.' }),
+});
+
+const BalancesBody = Type.Object(
+  {
+    locationUuid: Type.Optional(Type.String({ format: 'uuid', description: 'Default: the organization\'s store.' })),
+    changes: Type.Array(
+      Type.Object({
+        productUuid: Type.String({ format: 'uuid' }),
+        variantUuid: Type.String({ format: 'uuid' }),
+        balance: Type.Optional(Decimal('The new balance.')),
+        change: Type.Optional(Decimal('Added to the balance; negative removes stock.')),
+      }),
+      { minItems: 1, maxItems: 1000, description: 'Each with exactly one of balance and change; one entry per variant.' },
+    ),
+  },
+  {
+    examples: [
+      {
+        changes: [
+          { productUuid: '24134200-fb65-11e7-8b46-39368d314702', variantUuid: '24134200-fb65-11e7-8103-e11ba136a59d', balance: '10' },
+        ],
+      },
+    ],
+  },
+);
+
+function actorFor(req: FastifyRequest, scopes: Scope[]): Actor {
+  const organizationUuid = resolveOrganizationUuid(req, (req.params as { organizationUuid: string }).organizationUuid);
+  const principal = principalOf(req);
+  requireScopes(principal, scopes);
+  return { ...principal, organizationUuid };
+}
+
+/**
+ * Inventory: tracking products' stock and their balances per location (READ:PRODUCT /
+ * WRITE:PRODUCT, like the product library). Emits InventoryTrackingStarted,
+ * InventoryTrackingStopped and InventoryBalanceChanged.
+ */
+export default async function inventoryRoutes(app: FastifyInstance, opts: { ctx: DomainContext }) {
+  const { ctx } = opts;
+  requireCredential(app, ctx);
+
+  app.post(
+    '/organizations/:organizationUuid/inventory/tracking',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Start tracking a product\'s stock. Emits InventoryTrackingStarted.',
+        description: '201 when tracking starts; 200 (and no event) when the product was already tracked.',
+        params: OrgParams,
+        body: Type.Object({ productUuid: Type.String({ format: 'uuid' }) }),
+        response: {
+          201: Type.Object({ productUuid: Uuid, started: Type.Boolean() }),
+          200: Type.Object({ productUuid: Uuid, started: Type.Boolean() }),
+          ...errors(400, 401, 403, 404),
+        },
+      },
+    },
+    async (req, reply) => {
+      const r = await startTracking(ctx, actorFor(req, ['WRITE:PRODUCT']), (req.body as { productUuid: string }).productUuid);
+      return reply.status(r.started ? 201 : 200).send(r);
+    },
+  );
+
+  app.get(
+    '/organizations/:organizationUuid/inventory/tracking',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'List the tracked products.',
+        params: OrgParams,
+        response: { 200: Type.Array(TrackingSchema), ...errors(401, 403) },
+      },
+    },
+    async (req) => trackedProducts(ctx.db, actorFor(req, ['READ:PRODUCT'])),
+  );
+
+  app.delete(
+    '/organizations/:organizationUuid/inventory/tracking/:productUuid',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Stop tracking a product\'s stock (its balances are forgotten). Emits InventoryTrackingStopped.',
+        params: Type.Object({ organizationUuid: Type.String(), productUuid: Uuid }),
+        response: { 204: Type.Null({ description: 'Stopped.' }), ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (req, reply) => {
+      await stopTracking(ctx, actorFor(req, ['WRITE:PRODUCT']), (req.params as { productUuid: string }).productUuid);
+      return reply.status(204).send();
+    },
+  );
+
+  app.put(
+    '/organizations/:organizationUuid/inventory/balances',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Set or adjust balances of tracked variants at a location. Emits InventoryBalanceChanged.',
+        description:
+          'All changes apply in one transaction, or none: an untracked product (422 PRODUCT_NOT_TRACKED), a ' +
+          'variant the product lacks (422 VARIANT_NOT_FOUND) or an unknown location (404) changes nothing. ' +
+          'The answer is the event\'s payload.',
+        params: OrgParams,
+        body: BalancesBody,
+        response: { 200: InventoryBalanceChangedSchema, ...errors(400, 401, 403, 404, 422) },
+      },
+    },
+    async (req) =>
+      changeBalances(ctx, actorFor(req, ['WRITE:PRODUCT']), req.body as { locationUuid?: string; changes: BalanceChangeInput[] }),
+  );
+
+  app.get(
+    '/organizations/:organizationUuid/inventory/balances',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'The balances of the tracked products at a location (default: the store).',
+        description: 'A tracked variant without a row has a balance of "0".',
+        params: OrgParams,
+        querystring: Type.Object({ locationUuid: Type.Optional(Type.String({ format: 'uuid' })) }),
+        response: { 200: Type.Array(BalanceSchema), ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (req) => balancesAt(ctx, actorFor(req, ['READ:PRODUCT']), (req.query as { locationUuid?: string }).locationUuid),
+  );
+
+  app.get(
+    '/organizations/:organizationUuid/inventory/locations',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'The organization\'s locations (its default store is created on first use).',
+        params: OrgParams,
+        response: { 200: Type.Array(LocationSchema), ...errors(401, 403) },
+      },
+    },
+    async (req) => allLocations(ctx, actorFor(req, ['READ:PRODUCT'])),
+  );
+}

@@ -1,0 +1,128 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import type { DomainContext } from '../../domain/context.js';
+import { attemptsOf, messagesOf, resend, scopesForLog, type LogScope, type MessageFilter } from '../../domain/messages.js';
+import { principalOf, requireScopes, resolveOrganizationUuid } from '../plugins/auth.js';
+import { errors } from '../schemas.js';
+
+const MessageSchema = Type.Object({
+  messageId: Type.String(),
+  eventName: Type.String(),
+  state: Type.Union(['pending', 'delivered', 'failed', 'cancelled'].map((s) => Type.Literal(s))),
+  attempts: Type.Integer({ description: 'Attempts in the current schedule (a resend starts a new one).' }),
+  created: Type.String(),
+  nextAttempt: Type.Union([Type.String(), Type.Null()]),
+  finished: Type.Union([Type.String(), Type.Null()]),
+  lastStatusCode: Type.Union([Type.Integer(), Type.Null()]),
+  lastError: Type.Union([Type.String(), Type.Null()]),
+});
+const AttemptSchema = Type.Object({
+  attemptId: Type.String(),
+  started: Type.String(),
+  latencyMs: Type.Integer(),
+  outcome: Type.Union([Type.Literal('success'), Type.Literal('failure')]),
+  statusCode: Type.Union([Type.Integer(), Type.Null()]),
+  errorClass: Type.Union([Type.String(), Type.Null()], {
+    description: 'http_status, redirect, timeout, connect, dns, tls, unsafe_destination or other.',
+  }),
+  errorMessage: Type.Union([Type.String(), Type.Null()]),
+  responseExcerpt: Type.Union([Type.String(), Type.Null()], { description: 'The first 4 KiB of the answer.' }),
+});
+const Params = Type.Object({ organizationUuid: Type.String(), subscriptionUuid: Type.String() });
+const MessageParams = Type.Object({ ...Params.properties, messageId: Type.String() });
+const ListQuery = Type.Object({
+  state: Type.Optional(
+    Type.Union(['all', 'undelivered', 'pending', 'delivered', 'failed', 'cancelled'].map((s) => Type.Literal(s)), {
+      description: 'undelivered: pending, failed and cancelled. Default: all.',
+    }),
+  ),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+  before: Type.Optional(Type.Integer({ minimum: 1, description: 'Paging: the `cursor` of the previous page.' })),
+});
+
+/**
+ * The attempt log and resend of one subscription. `admin`: under /admin, by the admin
+ * token, deleted subscriptions included; otherwise under /organizations with a
+ * credential holding the subscription's scopes.
+ */
+export default async function messageRoutes(app: FastifyInstance, opts: { ctx: DomainContext; admin: boolean }) {
+  const { ctx, admin } = opts;
+  const base = `${admin ? '/admin' : ''}/organizations/:organizationUuid/subscriptions/:subscriptionUuid`;
+  const tags = [admin ? 'admin' : 'attempt log'];
+  const security: Record<string, string[]>[] = [{ [admin ? 'admin' : 'bearer']: [] }];
+
+  async function scopeOf(req: FastifyRequest): Promise<LogScope> {
+    const p = req.params as { organizationUuid: string; subscriptionUuid: string };
+    if (admin) return { organizationUuid: p.organizationUuid, subscriptionUuid: p.subscriptionUuid, includeDeleted: true };
+    const s = {
+      organizationUuid: resolveOrganizationUuid(req, p.organizationUuid),
+      subscriptionUuid: p.subscriptionUuid,
+      includeDeleted: false,
+    };
+    requireScopes(principalOf(req), await scopesForLog(ctx, s));
+    return s;
+  }
+
+  app.get(
+    `${base}/messages`,
+    {
+      schema: {
+        tags,
+        security,
+        summary: "List a subscription's messages, newest first, with their delivery state.",
+        params: Params,
+        querystring: ListQuery,
+        response: {
+          200: Type.Object({ messages: Type.Array(MessageSchema), cursor: Type.Union([Type.Integer(), Type.Null()]) }),
+          ...errors(400, 401, 403, 404),
+        },
+      },
+    },
+    async (req) => {
+      const q = req.query as { state?: MessageFilter; limit?: number; before?: number };
+      return messagesOf(ctx, await scopeOf(req), { filter: q.state ?? 'all', limit: q.limit ?? 100, before: q.before });
+    },
+  );
+
+  app.get(
+    `${base}/messages/:messageId/attempts`,
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Every attempt to deliver one message: time, status code, latency, error class, response excerpt.',
+        params: MessageParams,
+        response: { 200: Type.Object({ message: MessageSchema, attempts: Type.Array(AttemptSchema) }), ...errors(401, 403, 404) },
+      },
+    },
+    async (req) => attemptsOf(ctx, await scopeOf(req), (req.params as { messageId: string }).messageId),
+  );
+
+  app.post(
+    `${base}/messages/:messageId/resend`,
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Resend one message now, with a fresh retry schedule.',
+        params: MessageParams,
+        response: { 202: Type.Object({ resent: Type.Integer() }), ...errors(401, 403, 404, 409) },
+      },
+    },
+    async (req, reply) => reply.status(202).send(await resend(ctx, await scopeOf(req), (req.params as { messageId: string }).messageId)),
+  );
+
+  app.post(
+    `${base}/resend`,
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Resend every undelivered message (failed, cancelled, or waiting for a retry) now.',
+        params: Params,
+        response: { 202: Type.Object({ resent: Type.Integer() }), ...errors(401, 403, 404, 409) },
+      },
+    },
+    async (req, reply) => reply.status(202).send(await resend(ctx, await scopeOf(req), null)),
+  );
+}

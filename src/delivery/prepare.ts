@@ -1,0 +1,42 @@
+import { eventType } from '../domain/catalog.js';
+import { newUuidV1 } from '../domain/ids.js';
+import type { ClaimedDelivery } from '../store/sql/claim-deliveries.js';
+import { inventoryEnvelope, pusherEnvelope, signRequest } from './envelopes.js';
+
+/** A request ready to send: the destination, the exact body bytes, the signed headers. */
+export interface PreparedRequest {
+  url: string;
+  body: string;
+  headers: Record<string, string>;
+  /** The attempt's own id (Inventory attemptId; Pusher messageUuid). */
+  attemptId: string;
+}
+
+/**
+ * Stage 1: builds the envelope the event's catalog entry names and signs it for this
+ * attempt. Pusher: messageId stable, messageUuid new, timestamp = when the event was
+ * accepted. Inventory: id stable for every subscriber and retry, attemptId new.
+ */
+export function prepare(d: ClaimedDelivery, now: Date): PreparedRequest {
+  const payload: unknown = JSON.parse(d.payload);
+  if (eventType(d.event_name)?.envelope === 'inventory') {
+    const attemptId = newUuidV1();
+    const env = inventoryEnvelope({
+      id: d.message_id,
+      attemptId,
+      livemode: d.livemode,
+      created: d.created_at,
+      event: d.event_name,
+      data: payload,
+    });
+    return { url: d.destination, body: env.body, headers: signRequest(env, d.signing_key, now), attemptId };
+  }
+  const env = pusherEnvelope({
+    organizationUuid: d.organization_uuid,
+    eventName: d.event_name,
+    messageId: d.message_id,
+    payload,
+    timestamp: d.created_at,
+  });
+  return { url: d.destination, body: env.body, headers: signRequest(env, d.signing_key, now), attemptId: env.messageUuid };
+}

@@ -1,0 +1,47 @@
+/**
+ * The request signatures (docs/signatures.md says what each covers and how a
+ * receiver checks it). Every signature is HMAC-SHA256 keyed with the subscription's
+ * signingKey taken as UTF-8 bytes, so one key serves all three schemes.
+ */
+import { createHmac } from 'node:crypto';
+
+const hmac = (signingKey: string, message: string) =>
+  createHmac('sha256', Buffer.from(signingKey, 'utf8')).update(message, 'utf8');
+
+/** X-iZettle-Signature: lowercase hex HMAC-SHA256 over `<timestamp>.<payload>` (the body's two fields). */
+export function pusherSignature(signingKey: string, timestamp: string, payload: string): string {
+  return hmac(signingKey, `${timestamp}.${payload}`).digest('hex');
+}
+
+/** The Standard Webhooks secret for a signing key: `whsec_` + base64 of its UTF-8 bytes. */
+export function standardWebhooksSecret(signingKey: string): string {
+  return `whsec_${Buffer.from(signingKey, 'utf8').toString('base64')}`;
+}
+
+/** The three Standard Webhooks headers. */
+export interface StandardWebhooksHeaders {
+  'webhook-id': string;
+  'webhook-timestamp': string;
+  'webhook-signature': string;
+}
+
+/** Standard Webhooks headers: `v1,<base64 HMAC-SHA256 of "<msgId>.<timestampSeconds>.<body>">`. */
+export function standardWebhooksHeaders(input: {
+  signingKey: string;
+  msgId: string;
+  timestampSeconds: number;
+  body: string;
+}): StandardWebhooksHeaders {
+  const ts = String(input.timestampSeconds);
+  const sig = hmac(input.signingKey, `${input.msgId}.${ts}.${input.body}`).digest('base64');
+  return { 'webhook-id': input.msgId, 'webhook-timestamp': ts, 'webhook-signature': `v1,${sig}` };
+}
+
+/**
+ * X-Herald-Signature for Inventory envelopes, in the Stripe form the original's
+ * "HMAC-SHA256 over <unix timestamp>.<raw JSON body>" suggests: `t=<unix>,v1=<hex>`.
+ */
+export function heraldSignature(signingKey: string, timestampSeconds: number, body: string): string {
+  const sig = hmac(signingKey, `${timestampSeconds}.${body}`).digest('hex');
+  return `t=${timestampSeconds},v1=${sig}`;
+}

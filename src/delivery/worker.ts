@@ -1,0 +1,222 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import { WAKE_CHANNEL } from '../domain/outbox.js';
+import type { Logger } from '../logger.js';
+import type { Db } from '../store/db.js';
+import { claimDeliveries, originOf, type ClaimedDelivery } from '../store/sql/claim-deliveries.js';
+import { recordSuccesses, type SuccessRecord } from '../store/sql/record-successes.js';
+import { decide } from './decide.js';
+import type { DeliveryMetrics } from './metrics.js';
+import { prepare } from './prepare.js';
+import { recordFailure } from './record.js';
+import type { Sender } from './send.js';
+
+export interface WorkerDeps {
+  db: Db;
+  clock: Clock;
+  config: Pick<
+    Config,
+    | 'workerConcurrency'
+    | 'perDestinationConcurrency'
+    | 'leaseSeconds'
+    | 'pollIntervalMs'
+    | 'retrySchedule'
+    | 'exhaustedSubscription'
+  >;
+  log: Logger;
+  sender: Sender;
+  metrics?: DeliveryMetrics;
+  /** Jitter source (tests make it deterministic). */
+  random?: () => number;
+}
+
+export interface Worker {
+  readonly id: string;
+  /** Looks for due work now (tests call it after moving a manual clock). */
+  wake(): void;
+  /** Resolves when nothing is in flight or waiting to be recorded. */
+  idle(): Promise<void>;
+  /** Stops claiming, lets in-flight attempts finish and be recorded. */
+  stop(): Promise<void>;
+}
+
+// Successes are recorded in batches of up to this many, or after this long.
+const SUCCESS_BATCH = 200;
+const SUCCESS_FLUSH_MS = 5;
+
+/**
+ * The delivery worker: claim -> prepare -> send -> decide -> record, for as many
+ * deliveries at once as HERALD_WORKER_CONCURRENCY allows and at most
+ * HERALD_PER_DESTINATION_CONCURRENCY per destination origin. New work wakes it at once
+ * (NOTIFY on commit); a slow poll finds retries that came due and expired leases.
+ */
+export async function startWorker(deps: WorkerDeps): Promise<Worker> {
+  const { db, clock, config, log, sender, metrics } = deps;
+  const id = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const inflightByOrigin = new Map<string, number>();
+  let inflight = 0;
+  let stopping = false;
+  let claiming = false;
+  let again = false;
+  const pendingSuccesses: SuccessRecord[] = [];
+  let flushTimer: NodeJS.Timeout | undefined;
+  let flushing: Promise<void> = Promise.resolve();
+  let idleWaiters: (() => void)[] = [];
+
+  const isIdle = () => inflight === 0 && pendingSuccesses.length === 0 && !claiming;
+  const checkIdle = () => {
+    if (!isIdle()) return;
+    void flushing.then(() => {
+      if (!isIdle()) return;
+      const waiters = idleWaiters;
+      idleWaiters = [];
+      for (const w of waiters) w();
+    });
+  };
+
+  function flushSuccesses(): Promise<void> {
+    if (flushTimer) clearTimeout(flushTimer);
+    flushTimer = undefined;
+    if (pendingSuccesses.length === 0) return flushing;
+    const batch = pendingSuccesses.splice(0, pendingSuccesses.length);
+    flushing = flushing
+      .then(async () => {
+        const r = await recordSuccesses(db, batch, clock.now(), id);
+        metrics?.recovered.inc(r.recovered);
+      })
+      .catch((err: unknown) => {
+        // The deliveries stay leased and are sent again when the lease runs out: at least once.
+        log.error({ err, count: batch.length }, 'recording successful deliveries failed; they will be retried');
+      })
+      .finally(checkIdle);
+    return flushing;
+  }
+
+  function queueSuccess(rec: SuccessRecord): void {
+    pendingSuccesses.push(rec);
+    if (pendingSuccesses.length >= SUCCESS_BATCH) void flushSuccesses();
+    else flushTimer ??= setTimeout(() => void flushSuccesses(), SUCCESS_FLUSH_MS);
+  }
+
+  async function attempt(d: ClaimedDelivery): Promise<void> {
+    const startedAt = clock.now();
+    const req = prepare(d, startedAt);
+    const result = await sender.send(req.url, req.body, req.headers);
+    const now = clock.now();
+    metrics?.attemptLatency.observe(result.latencyMs / 1000);
+    const decision = decide({ result, attemptsMade: d.attempts, schedule: config.retrySchedule, now, random: deps.random });
+    if (result.ok) {
+      metrics?.attempts.inc({ outcome: 'delivered' });
+      queueSuccess({
+        deliveryId: d.id,
+        status: result.status,
+        startedAt,
+        latencyMs: result.latencyMs,
+        attemptId: req.attemptId,
+        excerpt: result.excerpt,
+      });
+      return;
+    }
+    if (decision.kind === 'delivered') throw new Error('unreachable: a failed send cannot be delivered');
+    metrics?.attempts.inc({ outcome: decision.kind === 'retry' ? 'retry' : decision.reason });
+    const outcome = await recordFailure(
+      { db, config, log },
+      d,
+      { attemptId: req.attemptId, startedAt, result },
+      decision,
+      id,
+      now,
+    );
+    log.debug({ delivery: d.id, attempt: d.attempts, errorClass: result.errorClass, status: result.status, decision }, 'attempt failed');
+    if (outcome.turnedFailing) log.warn({ subscriptionUuid: d.subscription_uuid }, 'subscription is FAILING');
+    if (outcome.retired) log.warn({ subscriptionUuid: d.subscription_uuid, reason: decision.kind === 'give_up' ? decision.reason : '' }, 'subscription deleted');
+  }
+
+  function start(d: ClaimedDelivery): void {
+    const origin = originOf(d.destination);
+    inflight++;
+    inflightByOrigin.set(origin, (inflightByOrigin.get(origin) ?? 0) + 1);
+    void attempt(d)
+      .catch((err: unknown) => log.error({ err, delivery: d.id }, 'delivery attempt crashed; it is retried when its lease runs out'))
+      .finally(() => {
+        inflight--;
+        const n = (inflightByOrigin.get(origin) ?? 1) - 1;
+        if (n === 0) inflightByOrigin.delete(origin);
+        else inflightByOrigin.set(origin, n);
+        // A freed slot: claim more only if the last claim suggested there is more.
+        if (again) void claim();
+        checkIdle();
+      });
+  }
+
+  async function claim(): Promise<void> {
+    if (stopping) return;
+    if (claiming) {
+      again = true;
+      return;
+    }
+    claiming = true;
+    try {
+      do {
+        again = false;
+        const free = config.workerConcurrency - inflight;
+        if (free <= 0) {
+          again = true; // resume when a slot frees
+          break;
+        }
+        const busyOrigins = [...inflightByOrigin.keys()];
+        const busyCounts = busyOrigins.map((o) => inflightByOrigin.get(o)!);
+        const now = clock.now();
+        const rows = await claimDeliveries(db, {
+          now,
+          leaseUntil: new Date(now.getTime() + config.leaseSeconds * 1000),
+          limit: free,
+          scan: Math.max(free * 4, 64),
+          busyOrigins,
+          busyCounts,
+          perOriginLimit: config.perDestinationConcurrency,
+          saturatedOrigins: busyOrigins.filter((o) => inflightByOrigin.get(o)! >= config.perDestinationConcurrency),
+          workerId: id,
+        });
+        for (const d of rows) start(d);
+        if (rows.length > 0 && rows.length === free) again = true;
+      } while (again && !stopping && inflight < config.workerConcurrency);
+    } catch (err) {
+      log.error({ err }, 'claiming deliveries failed; retrying on the next poll');
+    } finally {
+      claiming = false;
+      checkIdle();
+    }
+  }
+
+  const wake = () => {
+    again = true;
+    void claim();
+  };
+  const unlisten = await db.listen(WAKE_CHANNEL, wake);
+  const poll = setInterval(wake, config.pollIntervalMs);
+  poll.unref();
+  wake();
+  log.info({ workerId: id, concurrency: config.workerConcurrency }, 'delivery worker started');
+
+  return {
+    id,
+    wake,
+    idle: () =>
+      new Promise<void>((resolve) => {
+        idleWaiters.push(resolve);
+        checkIdle();
+      }),
+    async stop() {
+      stopping = true;
+      clearInterval(poll);
+      await unlisten();
+      while (inflight > 0 || claiming) await new Promise((r) => setTimeout(r, 10));
+      await flushSuccesses();
+      await flushing;
+      log.info({ workerId: id }, 'delivery worker stopped');
+    },
+  };
+}

@@ -1,0 +1,124 @@
+import { conflict, notFound } from '../errors.js';
+import {
+  findMessage,
+  findSubscriptionForLog,
+  listAttempts,
+  listMessages,
+  resendDeliveries,
+  undeliveredStates,
+  type AttemptRow,
+  type MessageRow,
+} from '../store/messages.js';
+import { scopesNeeded } from './catalog.js';
+import type { DomainContext } from './context.js';
+import { WAKE_CHANNEL } from './outbox.js';
+import type { Scope } from './scopes.js';
+
+/** The attempt log and resend ("undeliverables": resend one or all). */
+
+export interface Message {
+  messageId: string;
+  eventName: string;
+  state: MessageRow['state'];
+  attempts: number;
+  created: string;
+  nextAttempt: string | null;
+  finished: string | null;
+  lastStatusCode: number | null;
+  lastError: string | null;
+}
+
+export interface Attempt {
+  attemptId: string;
+  started: string;
+  latencyMs: number;
+  outcome: 'success' | 'failure';
+  statusCode: number | null;
+  errorClass: string | null;
+  errorMessage: string | null;
+  responseExcerpt: string | null;
+}
+
+const toMessage = (r: MessageRow): Message => ({
+  messageId: r.message_id,
+  eventName: r.event_name,
+  state: r.state,
+  attempts: r.attempts,
+  created: r.created_at.toISOString(),
+  nextAttempt: r.state === 'pending' ? r.next_attempt_at.toISOString() : null,
+  finished: r.finished_at?.toISOString() ?? null,
+  lastStatusCode: r.last_status,
+  lastError: r.last_error,
+});
+
+const toAttempt = (r: AttemptRow): Attempt => ({
+  attemptId: r.attempt_id,
+  started: r.started_at.toISOString(),
+  latencyMs: r.latency_ms,
+  outcome: r.outcome,
+  statusCode: r.status_code,
+  errorClass: r.error_class,
+  errorMessage: r.error_message,
+  responseExcerpt: r.response_excerpt,
+});
+
+export interface LogScope {
+  organizationUuid: string;
+  subscriptionUuid: string;
+  /** Admin: a deleted subscription's log stays readable. */
+  includeDeleted: boolean;
+}
+
+async function subscriptionOf(ctx: DomainContext, s: LogScope) {
+  const sub = /^[0-9a-fA-F-]{36}$/.test(s.subscriptionUuid)
+    ? await findSubscriptionForLog(ctx.db, s.organizationUuid, s.subscriptionUuid.toLowerCase(), s.includeDeleted)
+    : undefined;
+  if (!sub) throw notFound('SUBSCRIPTION_NOT_FOUND', `no subscription ${s.subscriptionUuid} in this organization`);
+  return sub;
+}
+
+/** The scopes reading or resending a subscription's messages needs: the subscription's own. */
+export async function scopesForLog(ctx: DomainContext, s: LogScope): Promise<Scope[]> {
+  return scopesNeeded((await subscriptionOf(ctx, s)).event_names);
+}
+
+export type MessageFilter = 'all' | 'undelivered' | MessageRow['state'];
+
+/** A page of a subscription's messages, newest first; `cursor` fetches the next page. */
+export async function messagesOf(
+  ctx: DomainContext,
+  s: LogScope,
+  opts: { filter: MessageFilter; limit: number; before?: number },
+): Promise<{ messages: Message[]; cursor: number | null }> {
+  const sub = await subscriptionOf(ctx, s);
+  const states = opts.filter === 'all' ? null : opts.filter === 'undelivered' ? undeliveredStates() : [opts.filter];
+  const rows = await listMessages(ctx.db, sub.id, { states, limit: opts.limit + 1, beforeId: opts.before ?? null });
+  const page = rows.slice(0, opts.limit);
+  return { messages: page.map(toMessage), cursor: rows.length > opts.limit ? page[page.length - 1]!.delivery_id : null };
+}
+
+export async function attemptsOf(ctx: DomainContext, s: LogScope, messageId: string): Promise<{ message: Message; attempts: Attempt[] }> {
+  const sub = await subscriptionOf(ctx, s);
+  const m = await findMessage(ctx.db, sub.id, messageId);
+  if (!m) throw notFound('MESSAGE_NOT_FOUND', `subscription ${s.subscriptionUuid} has no message ${messageId}`);
+  return { message: toMessage(m), attempts: (await listAttempts(ctx.db, m.delivery_id)).map(toAttempt) };
+}
+
+/** Resends one message (any state but in flight), or every undelivered one when messageId is null. */
+export async function resend(ctx: DomainContext, s: LogScope, messageId: string | null): Promise<{ resent: number }> {
+  const sub = await subscriptionOf(ctx, s);
+  if (sub.deleted_at) throw conflict('SUBSCRIPTION_DELETED', 'the subscription was deleted; its messages can be listed but not resent');
+  let deliveryId: number | null = null;
+  if (messageId !== null) {
+    const m = await findMessage(ctx.db, sub.id, messageId);
+    if (!m) throw notFound('MESSAGE_NOT_FOUND', `subscription ${s.subscriptionUuid} has no message ${messageId}`);
+    if (m.leased_by) throw conflict('MESSAGE_IN_FLIGHT', 'the message is being sent right now');
+    deliveryId = m.delivery_id;
+  }
+  const resent = await ctx.db.transaction(async (tx) => {
+    const n = await resendDeliveries(tx, sub.id, deliveryId, ctx.clock.now());
+    if (n > 0) await tx.query('select pg_notify($1, $2)', [WAKE_CHANNEL, 'resend']);
+    return n;
+  });
+  return { resent };
+}

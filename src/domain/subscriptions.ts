@@ -1,0 +1,291 @@
+import { randomInt } from 'node:crypto';
+import { badRequest, forbidden, HeraldError, notFound, unprocessable, type Violation } from '../errors.js';
+import {
+  deleteSubscription as deleteRow,
+  findLiveSubscription,
+  insertSubscription,
+  listLiveSubscriptions,
+  updateSubscription as updateRow,
+  type SubscriptionChanges,
+  type SubscriptionRow,
+} from '../store/subscriptions.js';
+import { isEventName, scopesNeeded } from './catalog.js';
+import type { DomainContext } from './context.js';
+import { checkDestinationSyntax } from './destinations.js';
+import { isUuidV1 } from './ids.js';
+import type { Principal } from './principal.js';
+
+/**
+ * The Pusher API's webhook subscriptions: validation with the spec's status codes and
+ * error types, scopes per event, the destination check on create, and storage.
+ */
+
+/** A subscription as the Pusher API shows it. */
+export interface Subscription {
+  uuid: string;
+  transportName: string;
+  eventNames: string[];
+  updated: string;
+  destination: string;
+  contactEmail: string;
+  status: 'ACTIVE' | 'FAILING';
+  signingKey: string;
+}
+
+export const toSubscription = (r: SubscriptionRow): Subscription => ({
+  uuid: r.uuid,
+  transportName: r.transport_name,
+  eventNames: r.event_names,
+  updated: r.updated_at.toISOString(),
+  destination: r.destination,
+  contactEmail: r.contact_email,
+  status: r.status,
+  signingKey: r.signing_key,
+});
+
+/** What the destination check on create found. */
+export type ProbeOutcome =
+  | { kind: 'ok' }
+  | { kind: 'unreachable'; message: string }
+  | { kind: 'error_status'; status: number }
+  | { kind: 'unsafe'; message: string };
+
+/** Sends the signed TestMessage to a destination (the delivery engine provides it). */
+export type DestinationProbe = (target: {
+  organizationUuid: string;
+  destination: string;
+  signingKey: string;
+}) => Promise<ProbeOutcome>;
+
+export const TRANSPORT_WEBHOOK = 'WEBHOOK';
+export const CONTACT_EMAIL_MAX = 512;
+const SIGNING_KEY_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+const SIGNING_KEY_LENGTH = 64;
+
+/** 64 characters from a cryptographic source (randomInt is unbiased), like the spec's keys. */
+export function newSigningKey(): string {
+  let key = '';
+  for (let i = 0; i < SIGNING_KEY_LENGTH; i++) key += SIGNING_KEY_ALPHABET[randomInt(SIGNING_KEY_ALPHABET.length)];
+  return key;
+}
+
+// A practical address check: one @, a dot-atom local part of at most 64 characters,
+// and a domain of valid labels with a dot. Quoted local parts and IP-literal domains,
+// which no mail provider hands out, are refused.
+const LOCAL_PART = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
+const DOMAIN_LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+
+export function emailProblem(value: string): string | undefined {
+  if (value.length > CONTACT_EMAIL_MAX) return `must be at most ${CONTACT_EMAIL_MAX} characters`;
+  const at = value.lastIndexOf('@');
+  if (at <= 0 || at === value.length - 1) return 'is not a valid email address';
+  const local = value.slice(0, at);
+  const domain = value.slice(at + 1);
+  if (local.length > 64 || !LOCAL_PART.test(local)) return 'is not a valid email address';
+  const labels = domain.split('.');
+  if (labels.length < 2 || domain.length > 253 || !labels.every((l) => DOMAIN_LABEL.test(l))) {
+    return 'is not a valid email address';
+  }
+  if (/^\d+$/.test(labels[labels.length - 1]!)) return 'is not a valid email address';
+  return undefined;
+}
+
+/** The request's fields, from the JSON body or the query string, not yet validated. */
+export type SubscriptionInput = Record<string, unknown>;
+
+const isPresent = (v: unknown) => v !== undefined && v !== null;
+
+/** eventNames as a list of strings, or a violation. A single string (query ?eventNames=A) is a list of one. */
+function readEventNames(raw: unknown): { names?: string[]; violation?: Violation } {
+  const list = typeof raw === 'string' ? [raw] : raw;
+  if (!Array.isArray(list) || !list.every((n) => typeof n === 'string')) {
+    return { violation: { propertyName: 'eventNames', developerMessage: 'must be an array of event names' } };
+  }
+  const unknown = list.filter((n) => !isEventName(n));
+  if (unknown.length > 0) {
+    return {
+      violation: {
+        propertyName: 'eventNames',
+        developerMessage: `unknown event name${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`,
+      },
+    };
+  }
+  return { names: [...new Set(list)] };
+}
+
+function destinationProblem(raw: unknown, allowInsecure: boolean): string | undefined {
+  if (typeof raw !== 'string') return 'must be a string';
+  if (raw.trim() === '') return 'must not be empty';
+  const r = checkDestinationSyntax(raw, allowInsecure);
+  return r.ok ? undefined : r.reason;
+}
+
+function requireEventScopes(principal: Principal, eventNames: string[]): void {
+  const missing = scopesNeeded(eventNames).filter((s) => !principal.scopes.includes(s));
+  if (missing.length > 0) {
+    const what = eventNames.length === 0 ? 'every event (empty eventNames)' : eventNames.join(', ');
+    throw forbidden('INSUFFICIENT_SCOPE', `subscribing to ${what} needs the scope${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
+  }
+}
+
+const UNIQUE_VIOLATION = '23505';
+const alreadyExists = (uuid: string) =>
+  badRequest('SUBSCRIPTION_ALREADY_EXIST', `a subscription with uuid ${uuid} already exists`, [
+    { propertyName: 'uuid', developerMessage: 'already exists' },
+  ]);
+
+/**
+ * Creates a subscription, as the spec's table orders it: 400 for uuid, transportName
+ * and event names; 422 for destination and contactEmail; 403 for scopes; 400 when the
+ * uuid exists; then the TestMessage: 400 DESTINATION_NOT_ACCESSIBLE when unreachable,
+ * 500 DESTINATION_RESPONDED_WITH_ERROR_CODE on a non-2xx. Nothing is stored unless all pass.
+ */
+export async function createSubscription(
+  ctx: DomainContext,
+  probe: DestinationProbe,
+  principal: Principal,
+  organizationUuid: string,
+  input: SubscriptionInput,
+): Promise<Subscription> {
+  const bad: Violation[] = [];
+  const { uuid, transportName, destination, contactEmail } = input;
+  if (!isPresent(uuid)) bad.push({ propertyName: 'uuid', developerMessage: 'is required' });
+  else if (typeof uuid !== 'string' || !isUuidV1(uuid)) bad.push({ propertyName: 'uuid', developerMessage: 'must be a version-1 UUID' });
+  if (!isPresent(transportName)) bad.push({ propertyName: 'transportName', developerMessage: 'is required' });
+  else if (transportName !== TRANSPORT_WEBHOOK) bad.push({ propertyName: 'transportName', developerMessage: 'must be WEBHOOK' });
+  let eventNames: string[] = [];
+  if (!isPresent(input.eventNames)) bad.push({ propertyName: 'eventNames', developerMessage: 'is required (an empty array subscribes to every event)' });
+  else {
+    const r = readEventNames(input.eventNames);
+    if (r.violation) bad.push(r.violation);
+    else eventNames = r.names!;
+  }
+  if (bad.length > 0) throw badRequest('VALIDATION_ERROR', describe(bad), bad);
+
+  const unfit: Violation[] = [];
+  if (!isPresent(destination)) unfit.push({ propertyName: 'destination', developerMessage: 'is required' });
+  else {
+    const p = destinationProblem(destination, ctx.config.allowInsecureDestinations);
+    if (p) unfit.push({ propertyName: 'destination', developerMessage: p });
+  }
+  if (!isPresent(contactEmail)) unfit.push({ propertyName: 'contactEmail', developerMessage: 'is required' });
+  else {
+    const p = typeof contactEmail === 'string' ? emailProblem(contactEmail) : 'must be a string';
+    if (p) unfit.push({ propertyName: 'contactEmail', developerMessage: p });
+  }
+  if (unfit.length > 0) throw unprocessable('VALIDATION_ERROR', describe(unfit), unfit);
+
+  requireEventScopes(principal, eventNames);
+
+  const subUuid = (uuid as string).toLowerCase();
+  if (await findLiveSubscription(ctx.db, organizationUuid, subUuid)) throw alreadyExists(subUuid);
+
+  const signingKey = newSigningKey();
+  const outcome = await probe({ organizationUuid, destination: destination as string, signingKey });
+  switch (outcome.kind) {
+    case 'ok':
+      break;
+    case 'unreachable':
+      throw badRequest('DESTINATION_NOT_ACCESSIBLE', `the destination is not accessible: ${outcome.message}`, [
+        { propertyName: 'destination', developerMessage: outcome.message },
+      ]);
+    case 'unsafe':
+      throw unprocessable('VALIDATION_ERROR', `destination: ${outcome.message}`, [
+        { propertyName: 'destination', developerMessage: outcome.message },
+      ]);
+    case 'error_status':
+      throw new HeraldError(
+        'destination_error',
+        'DESTINATION_RESPONDED_WITH_ERROR_CODE',
+        `the destination answered the test message with HTTP ${outcome.status}; it must answer 2xx`,
+        [{ propertyName: 'destination', developerMessage: `answered HTTP ${outcome.status}` }],
+      );
+  }
+
+  try {
+    const row = await insertSubscription(ctx.db, {
+      uuid: subUuid,
+      organization_uuid: organizationUuid,
+      transport_name: TRANSPORT_WEBHOOK,
+      event_names: eventNames,
+      destination: destination as string,
+      contact_email: contactEmail as string,
+      signing_key: signingKey,
+      created_by: principal.credentialRef,
+      livemode: principal.livemode,
+      created_at: ctx.clock.now(),
+    });
+    return toSubscription(row);
+  } catch (err) {
+    // Two creates with one uuid at once: the unique index decides, the loser gets 400.
+    if ((err as { code?: string }).code === UNIQUE_VIOLATION) throw alreadyExists(subUuid);
+    throw err;
+  }
+}
+
+export async function listSubscriptions(ctx: DomainContext, organizationUuid: string): Promise<Subscription[]> {
+  return (await listLiveSubscriptions(ctx.db, organizationUuid)).map(toSubscription);
+}
+
+const subscriptionNotFound = (uuid: string) =>
+  notFound('SUBSCRIPTION_NOT_FOUND', `no subscription ${uuid} in this organization`);
+
+/**
+ * Updates a subscription; every field is optional. 400 for unknown event names (or a
+ * transportName other than WEBHOOK), 422 for an empty or invalid destination or an
+ * invalid contactEmail, 403 for events whose scope is missing, 404 when not found.
+ * The signing key never changes.
+ */
+export async function updateSubscription(
+  ctx: DomainContext,
+  principal: Principal,
+  organizationUuid: string,
+  subscriptionUuid: string,
+  input: SubscriptionInput,
+): Promise<void> {
+  const changes: SubscriptionChanges = {};
+  const bad: Violation[] = [];
+  if (isPresent(input.transportName)) {
+    if (input.transportName !== TRANSPORT_WEBHOOK) bad.push({ propertyName: 'transportName', developerMessage: 'must be WEBHOOK' });
+    else changes.transport_name = TRANSPORT_WEBHOOK;
+  }
+  if (isPresent(input.eventNames)) {
+    const r = readEventNames(input.eventNames);
+    if (r.violation) bad.push(r.violation);
+    else changes.event_names = r.names!;
+  }
+  if (bad.length > 0) throw badRequest('VALIDATION_ERROR', describe(bad), bad);
+
+  const unfit: Violation[] = [];
+  if (input.destination !== undefined) {
+    const p = input.destination === null ? 'must not be empty' : destinationProblem(input.destination, ctx.config.allowInsecureDestinations);
+    if (p) unfit.push({ propertyName: 'destination', developerMessage: p });
+    else changes.destination = input.destination as string;
+  }
+  if (isPresent(input.contactEmail)) {
+    const p = typeof input.contactEmail === 'string' ? emailProblem(input.contactEmail) : 'must be a string';
+    if (p) unfit.push({ propertyName: 'contactEmail', developerMessage: p });
+    else changes.contact_email = input.contactEmail as string;
+  }
+  if (unfit.length > 0) throw unprocessable('VALIDATION_ERROR', describe(unfit), unfit);
+
+  if (changes.event_names) requireEventScopes(principal, changes.event_names);
+
+  const uuid = subscriptionUuid.toLowerCase();
+  const found = isUuidLike(uuid) && (await updateRow(ctx.db, organizationUuid, uuid, changes, ctx.clock.now()));
+  if (!found) throw subscriptionNotFound(subscriptionUuid);
+}
+
+/** Deletes a subscription (204), or 404 SUBSCRIPTION_NOT_FOUND. Its pending deliveries are cancelled. */
+export async function deleteSubscription(ctx: DomainContext, organizationUuid: string, subscriptionUuid: string): Promise<void> {
+  const uuid = subscriptionUuid.toLowerCase();
+  const found = isUuidLike(uuid) && (await deleteRow(ctx.db, organizationUuid, uuid, ctx.clock.now(), 'deleted through the API'));
+  if (!found) throw subscriptionNotFound(subscriptionUuid);
+}
+
+// Any RFC 4122 layout (the column is uuid-typed: anything else could not be stored).
+const isUuidLike = (s: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(s);
+
+function describe(violations: Violation[]): string {
+  return violations.map((v) => `${v.propertyName} ${v.developerMessage}`).join('; ');
+}

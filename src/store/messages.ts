@@ -1,0 +1,109 @@
+import type { Queryable } from './db.js';
+
+/** A delivery of one message to one subscription, as the attempt log lists it. */
+export interface MessageRow {
+  delivery_id: number;
+  message_id: string;
+  event_name: string;
+  state: 'pending' | 'delivered' | 'failed' | 'cancelled';
+  attempts: number;
+  created_at: Date;
+  next_attempt_at: Date;
+  finished_at: Date | null;
+  last_status: number | null;
+  last_error: string | null;
+  leased_by: string | null;
+}
+
+export interface AttemptRow {
+  attempt_id: string;
+  started_at: Date;
+  latency_ms: number;
+  outcome: 'success' | 'failure';
+  status_code: number | null;
+  error_class: string | null;
+  error_message: string | null;
+  response_excerpt: string | null;
+}
+
+/** The subscription row (live, or the latest deleted one when includeDeleted) for a uuid. */
+export async function findSubscriptionForLog(
+  q: Queryable,
+  organizationUuid: string,
+  uuid: string,
+  includeDeleted: boolean,
+): Promise<{ id: number; event_names: string[]; deleted_at: Date | null } | undefined> {
+  const r = await q.query<{ id: number; event_names: string[]; deleted_at: Date | null }>(
+    `select id, event_names, deleted_at from subscriptions
+      where organization_uuid = $1 and uuid = $2 and ($3 or deleted_at is null)
+      order by (deleted_at is null) desc, id desc limit 1`,
+    [organizationUuid, uuid, includeDeleted],
+  );
+  return r.rows[0];
+}
+
+const UNDELIVERED = ['pending', 'failed', 'cancelled'];
+
+/** Newest first; `states` filters; `beforeId` pages. */
+export async function listMessages(
+  q: Queryable,
+  subscriptionId: number,
+  opts: { states: string[] | null; limit: number; beforeId: number | null },
+): Promise<MessageRow[]> {
+  const r = await q.query<MessageRow>(
+    `select d.id as delivery_id, e.message_id, e.event_name, d.state, d.attempts, d.created_at, d.next_attempt_at,
+            d.finished_at, d.last_status, d.last_error, d.leased_by
+       from deliveries d join events e on e.id = d.event_id
+      where d.subscription_id = $1
+        and ($2::text[] is null or d.state = any ($2::text[]))
+        and ($4::bigint is null or d.id < $4)
+      order by d.id desc
+      limit $3`,
+    [subscriptionId, opts.states, opts.limit, opts.beforeId],
+  );
+  return r.rows;
+}
+
+export const undeliveredStates = () => [...UNDELIVERED];
+
+export async function findMessage(q: Queryable, subscriptionId: number, messageId: string): Promise<MessageRow | undefined> {
+  const r = await q.query<MessageRow>(
+    `select d.id as delivery_id, e.message_id, e.event_name, d.state, d.attempts, d.created_at, d.next_attempt_at,
+            d.finished_at, d.last_status, d.last_error, d.leased_by
+       from deliveries d join events e on e.id = d.event_id
+      where d.subscription_id = $1 and e.message_id = $2`,
+    [subscriptionId, messageId],
+  );
+  return r.rows[0];
+}
+
+export async function listAttempts(q: Queryable, deliveryId: number): Promise<AttemptRow[]> {
+  const r = await q.query<AttemptRow>(
+    `select attempt_id, started_at, latency_ms, outcome, status_code, error_class, error_message, response_excerpt
+       from attempts where delivery_id = $1 order by id`,
+    [deliveryId],
+  );
+  return r.rows;
+}
+
+/**
+ * Resends deliveries of a live subscription: they become pending, due now, with a fresh
+ * retry schedule (the attempt log keeps every earlier attempt). A delivery being sent
+ * right now (leased) is left alone. `deliveryId` null: every undelivered one.
+ */
+export async function resendDeliveries(
+  q: Queryable,
+  subscriptionId: number,
+  deliveryId: number | null,
+  now: Date,
+): Promise<number> {
+  const r = await q.query(
+    `update deliveries
+        set state = 'pending', attempts = 0, next_attempt_at = $3, finished_at = null, leased_by = null
+      where subscription_id = $1
+        and ($2::bigint is not null and id = $2 or $2::bigint is null and state in ('pending', 'failed', 'cancelled'))
+        and leased_by is null`,
+    [subscriptionId, deliveryId, now],
+  );
+  return r.rowCount;
+}

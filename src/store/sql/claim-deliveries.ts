@@ -1,0 +1,106 @@
+import type { Queryable } from '../db.js';
+
+/**
+ * Claims due deliveries for one worker, in one statement, with what sending them needs.
+ *
+ * - `for update of d skip locked`: workers on one PostgreSQL never claim the same row,
+ *   and never wait for each other.
+ * - The claim is a lease: next_attempt_at moves to the lease's end and leased_by names
+ *   the worker. If the worker dies, the row is due again when the lease runs out
+ *   (at-least-once); recording checks leased_by, so a late result cannot clobber a
+ *   newer claim.
+ * - Fairness: origins this worker already has at its per-destination limit are skipped
+ *   in the scan ($5), and at most $7 - in-flight rows per origin are taken ($5/$6), so a
+ *   slow destination with a long backlog cannot take every slot.
+ * - attempts is incremented at claim: an attempt cut short by a crash still counts.
+ *
+ * The deliveries_due partial index (next_attempt_at where state = 'pending') serves the scan.
+ */
+const SQL = `
+with candidates as (
+  select d.id, d.next_attempt_at,
+         lower(substring(s.destination from '^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]+')) as origin
+  from deliveries d
+  join subscriptions s on s.id = d.subscription_id
+  where d.state = 'pending'
+    and d.next_attempt_at <= $1
+    and lower(substring(s.destination from '^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]+')) <> all ($8::text[])
+  order by d.next_attempt_at, d.id
+  limit $4
+  for update of d skip locked
+), ranked as (
+  select c.id, c.next_attempt_at,
+         row_number() over (partition by c.origin order by c.next_attempt_at, c.id) as rn,
+         coalesce(busy.n, 0) as busy
+  from candidates c
+  left join unnest($5::text[], $6::int[]) as busy(origin, n) on busy.origin = c.origin
+), chosen as (
+  select id from ranked where rn + busy <= $7 order by next_attempt_at, id limit $3
+), claimed as (
+  update deliveries d
+     set next_attempt_at = $2, leased_by = $9, attempts = d.attempts + 1
+    from chosen
+   where d.id = chosen.id
+  returning d.id, d.attempts, d.event_id, d.subscription_id
+)
+select c.id, c.attempts,
+       e.organization_uuid, e.event_name, e.message_id, e.payload::text as payload, e.livemode, e.created_at,
+       s.id as subscription_id, s.uuid as subscription_uuid, s.destination, s.signing_key
+from claimed c
+join events e on e.id = c.event_id
+join subscriptions s on s.id = c.subscription_id
+order by c.id`;
+
+/** A claimed delivery and everything its attempt needs. */
+export interface ClaimedDelivery {
+  id: number;
+  /** This attempt's number (1 for the first). */
+  attempts: number;
+  organization_uuid: string;
+  event_name: string;
+  message_id: string;
+  /** The event payload as stored JSON text. */
+  payload: string;
+  livemode: boolean;
+  created_at: Date;
+  subscription_id: number;
+  subscription_uuid: string;
+  destination: string;
+  signing_key: string;
+}
+
+export interface ClaimOptions {
+  now: Date;
+  leaseUntil: Date;
+  limit: number;
+  /** How many due rows to look at to fill `limit` slots fairly. */
+  scan: number;
+  /** Origins with deliveries in flight in this worker, and how many. */
+  busyOrigins: string[];
+  busyCounts: number[];
+  perOriginLimit: number;
+  /** Origins at their limit: skipped entirely. */
+  saturatedOrigins: string[];
+  workerId: string;
+}
+
+export async function claimDeliveries(q: Queryable, o: ClaimOptions): Promise<ClaimedDelivery[]> {
+  const r = await q.query<ClaimedDelivery>(SQL, [
+    o.now,
+    o.leaseUntil,
+    o.limit,
+    o.scan,
+    o.busyOrigins,
+    o.busyCounts,
+    o.perOriginLimit,
+    o.saturatedOrigins,
+    o.workerId,
+  ]);
+  return r.rows;
+}
+
+/** The origin (scheme://host:port) a destination's deliveries are limited by; matches the SQL above. */
+export function originOf(destination: string): string {
+  const m = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]+/.exec(destination);
+  return (m?.[0] ?? destination).toLowerCase();
+}

@@ -1,0 +1,126 @@
+import type { Queryable } from './db.js';
+
+export interface SubscriptionRow {
+  id: number;
+  uuid: string;
+  organization_uuid: string;
+  transport_name: string;
+  event_names: string[];
+  destination: string;
+  contact_email: string;
+  status: 'ACTIVE' | 'FAILING';
+  signing_key: string;
+  created_by: string;
+  livemode: boolean;
+  created_at: Date;
+  updated_at: Date;
+  failing_since: Date | null;
+  failing_warned: boolean;
+  deleted_at: Date | null;
+  deleted_reason: string | null;
+}
+
+export type NewSubscriptionRow = Pick<
+  SubscriptionRow,
+  | 'uuid'
+  | 'organization_uuid'
+  | 'transport_name'
+  | 'event_names'
+  | 'destination'
+  | 'contact_email'
+  | 'signing_key'
+  | 'created_by'
+  | 'livemode'
+  | 'created_at'
+>;
+
+/** Inserts a live subscription; a live one with the same uuid in the organization raises 23505. */
+export async function insertSubscription(q: Queryable, s: NewSubscriptionRow): Promise<SubscriptionRow> {
+  const r = await q.query<SubscriptionRow>(
+    `insert into subscriptions (uuid, organization_uuid, transport_name, event_names, destination, contact_email,
+                                status, signing_key, created_by, livemode, created_at, updated_at)
+     values ($1, $2, $3, $4, $5, $6, 'ACTIVE', $7, $8, $9, $10, $10)
+     returning *`,
+    [s.uuid, s.organization_uuid, s.transport_name, s.event_names, s.destination, s.contact_email, s.signing_key, s.created_by, s.livemode, s.created_at],
+  );
+  return r.rows[0]!;
+}
+
+export async function findLiveSubscription(q: Queryable, organizationUuid: string, uuid: string): Promise<SubscriptionRow | undefined> {
+  const r = await q.query<SubscriptionRow>(
+    'select * from subscriptions where organization_uuid = $1 and uuid = $2 and deleted_at is null',
+    [organizationUuid, uuid],
+  );
+  return r.rows[0];
+}
+
+export async function listLiveSubscriptions(q: Queryable, organizationUuid: string): Promise<SubscriptionRow[]> {
+  const r = await q.query<SubscriptionRow>(
+    'select * from subscriptions where organization_uuid = $1 and deleted_at is null order by created_at, id',
+    [organizationUuid],
+  );
+  return r.rows;
+}
+
+export interface SubscriptionChanges {
+  transport_name?: string;
+  event_names?: string[];
+  destination?: string;
+  contact_email?: string;
+}
+
+/** Applies the given changes to a live subscription; returns false when there is none. */
+export async function updateSubscription(
+  q: Queryable,
+  organizationUuid: string,
+  uuid: string,
+  changes: SubscriptionChanges,
+  updatedAt: Date,
+): Promise<boolean> {
+  const r = await q.query(
+    `update subscriptions
+        set transport_name = coalesce($3, transport_name),
+            event_names = coalesce($4::text[], event_names),
+            destination = coalesce($5, destination),
+            contact_email = coalesce($6, contact_email),
+            updated_at = $7
+      where organization_uuid = $1 and uuid = $2 and deleted_at is null`,
+    [
+      organizationUuid,
+      uuid,
+      changes.transport_name ?? null,
+      changes.event_names ?? null,
+      changes.destination ?? null,
+      changes.contact_email ?? null,
+      updatedAt,
+    ],
+  );
+  return r.rowCount > 0;
+}
+
+/**
+ * Deletes a live subscription: the row stays (deleted_at) so its messages and attempts
+ * stay listed, and its pending deliveries are cancelled in the same statement.
+ */
+export async function deleteSubscription(
+  q: Queryable,
+  organizationUuid: string,
+  uuid: string,
+  at: Date,
+  reason: string,
+): Promise<boolean> {
+  const r = await q.query<{ id: number }>(
+    `with gone as (
+       update subscriptions set deleted_at = $3, deleted_reason = $4
+        where organization_uuid = $1 and uuid = $2 and deleted_at is null
+       returning id
+     ), cancelled as (
+       update deliveries d set state = 'cancelled', finished_at = $3, leased_by = null
+         from gone where d.subscription_id = gone.id and d.state = 'pending'
+       returning 1
+     )
+     select id, (select count(*) from cancelled) as cancelled from gone`,
+    [organizationUuid, uuid, at, reason],
+  );
+  return r.rows.length > 0;
+}

@@ -1,0 +1,225 @@
+// The Inventory API's payment-terminals resource: one test per validation rule (a clear
+// 4xx, nothing changed), the events of create/update/delete, scoping by organization.
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { testDatabases } from '../helpers/db.js';
+import { eventsOf, snapshot, startBusinessHerald, type BusinessHerald } from './setup.js';
+
+const TERMINAL = {
+  name: 'Terminal 1',
+  protocol: 'ws',
+  ip: '192.168.10.10',
+  locationId: '5f243d100617680712e78dd7',
+  partNumber: 'TRD30110877A',
+  serialNumber: 'SN12345',
+};
+
+interface Terminal {
+  _id: string;
+  accountId: string;
+  name: string;
+  createdBy: string;
+  updatedBy: string;
+  createdAt: { value: string; offset: number };
+  updatedAt: { value: string; offset: number };
+}
+interface ErrorBody {
+  developerMessage: string;
+  errorType: string;
+  violations: { propertyName: string; developerMessage: string }[];
+}
+
+for (const backend of testDatabases()) {
+  describe(`payment terminals: ${backend.name}`, () => {
+    let b: BusinessHerald;
+    let existing: Terminal;
+    before(async () => {
+      b = await startBusinessHerald(backend);
+    });
+    after(() => b.stop());
+    beforeEach(async () => {
+      await b.h.db.query('delete from payment_terminals');
+      await b.h.db.query('delete from events');
+      const r = await b.call<Terminal>('POST', '/payment-terminals', TERMINAL);
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      existing = r.body;
+    });
+
+    /** Sends a request that must fail with `status`, and checks nothing changed. */
+    async function rejected(method: string, path: string, body: unknown, status: number, propertyName: string | null): Promise<ErrorBody> {
+      const before = await snapshot(b.h.db);
+      const r = await b.call<ErrorBody>(method, path, body);
+      assert.equal(r.status, status, JSON.stringify(r.body));
+      assert.deepEqual(Object.keys(r.body).sort(), ['developerMessage', 'errorType', 'violations']);
+      if (propertyName !== null) {
+        assert.ok(
+          r.body.violations.some((v) => v.propertyName === propertyName),
+          `a violation names ${propertyName}: ${JSON.stringify(r.body)}`,
+        );
+      }
+      assert.deepEqual(await snapshot(b.h.db), before, 'nothing changed');
+      return r.body;
+    }
+
+    it('create: server-set fields, BzDates, 24-hex ids; accountId is the organization\'s, createdBy the user\'s', async () => {
+      assert.match(existing._id, /^[0-9a-f]{24}$/);
+      const org = (await b.h.admin(`/admin/organizations/${b.org}`).then((r) => r.json())) as { accountId: string };
+      assert.equal(existing.accountId, org.accountId);
+      assert.match(existing.createdBy, /^[0-9a-f]{24}$/);
+      assert.equal(existing.updatedBy, existing.createdBy);
+      assert.deepEqual(existing.createdAt, { value: '2018-01-17T09:02:27Z', offset: 0 });
+      assert.deepEqual(existing.updatedAt, existing.createdAt);
+      const events = await eventsOf(b.h.db, b.org);
+      assert.deepEqual(
+        events.map((e) => [e.event_name, e.payload]),
+        [['paymentTerminals.created', existing]],
+      );
+      assert.match(events[0]!.message_id, /^[0-9a-f]{24}$/);
+    });
+
+    it('server-set fields sent by the client are ignored', async () => {
+      const r = await b.call<Terminal>('POST', '/payment-terminals', {
+        ...TERMINAL,
+        name: 'Other',
+        _id: 'ffffffffffffffffffffffff',
+        accountId: 'eeeeeeeeeeeeeeeeeeeeeeee',
+      });
+      assert.equal(r.status, 201);
+      assert.notEqual(r.body._id, 'ffffffffffffffffffffffff');
+      assert.equal(r.body.accountId, existing.accountId);
+    });
+
+    it('rule: the id in the path must be 24 hex (400 VALIDATION_ERROR), on GET, PUT and DELETE', async () => {
+      for (const [method, body] of [['GET', undefined], ['PUT', { ...TERMINAL, name: 'X' }], ['DELETE', undefined]] as const) {
+        const e = await rejected(method, '/payment-terminals/not-an-id', body, 400, 'paymentTerminalId');
+        assert.equal(e.errorType, 'VALIDATION_ERROR');
+      }
+    });
+
+    it('rule: name unique within the account (409 naming the clash), on create and on update', async () => {
+      const e = await rejected('POST', '/payment-terminals', { ...TERMINAL, serialNumber: 'SN2' }, 409, 'name');
+      assert.equal(e.errorType, 'PAYMENT_TERMINAL_NAME_ALREADY_EXISTS');
+      assert.match(e.developerMessage, /"Terminal 1"/);
+      assert.match(e.developerMessage, new RegExp(existing._id));
+      const other = await b.call<Terminal>('POST', '/payment-terminals', { ...TERMINAL, name: 'Terminal 2' });
+      assert.equal(other.status, 201);
+      await rejected('PUT', `/payment-terminals/${other.body._id}`, TERMINAL, 409, 'name');
+      // Keeping its own name is no clash.
+      assert.equal((await b.call('PUT', `/payment-terminals/${existing._id}`, TERMINAL)).status, 200);
+    });
+
+    it('rule: protocol is ws or wss', async () => {
+      const e = await rejected('POST', '/payment-terminals', { ...TERMINAL, name: 'N', protocol: 'http' }, 400, 'protocol');
+      assert.match(e.developerMessage, /ws/);
+      await rejected('PUT', `/payment-terminals/${existing._id}`, { ...TERMINAL, protocol: 'WSS' }, 400, 'protocol');
+      assert.equal((await b.call('POST', '/payment-terminals', { ...TERMINAL, name: 'N', protocol: 'wss' })).status, 201);
+    });
+
+    it('rule: ip is a valid IPv4 or IPv6 address', async () => {
+      for (const ip of ['192.168.10.256', 'terminal.local', '', '1.2.3', '::g']) {
+        await rejected('POST', '/payment-terminals', { ...TERMINAL, name: 'N', ip }, 400, 'ip');
+      }
+      await rejected('PUT', `/payment-terminals/${existing._id}`, { ...TERMINAL, ip: '10.0.0' }, 400, 'ip');
+      assert.equal((await b.call('POST', '/payment-terminals', { ...TERMINAL, name: 'N6', ip: 'fe80::1' })).status, 201);
+    });
+
+    it('rule: locationId is 24 hex', async () => {
+      for (const locationId of ['5f243d100617680712e78dd', '5f243d100617680712e78ddz', '']) {
+        await rejected('POST', '/payment-terminals', { ...TERMINAL, name: 'N', locationId }, 400, 'locationId');
+      }
+    });
+
+    it('rule: partNumber starts with TRD', async () => {
+      const e = await rejected('POST', '/payment-terminals', { ...TERMINAL, name: 'N', partNumber: 'XRD30110877A' }, 400, 'partNumber');
+      assert.match(e.developerMessage, /TRD/);
+      await rejected('PUT', `/payment-terminals/${existing._id}`, { ...TERMINAL, partNumber: 'trd1' }, 400, 'partNumber');
+    });
+
+    it('rule: serialNumber is required (missing or empty)', async () => {
+      const { serialNumber: _omit, ...without } = TERMINAL;
+      await rejected('POST', '/payment-terminals', { ...without, name: 'N' }, 400, 'serialNumber');
+      await rejected('POST', '/payment-terminals', { ...TERMINAL, name: 'N', serialNumber: '  ' }, 400, 'serialNumber');
+      await rejected('PUT', `/payment-terminals/${existing._id}`, without, 400, 'serialNumber');
+    });
+
+    it('several broken rules are all named at once', async () => {
+      const e = await rejected('POST', '/payment-terminals', { ...TERMINAL, protocol: 'tcp', ip: 'x', partNumber: 'A' }, 400, 'ip');
+      assert.deepEqual(e.violations.map((v) => v.propertyName).sort(), ['ip', 'partNumber', 'protocol']);
+    });
+
+    it('update: replaces the fields, keeps createdAt, moves updatedAt, emits paymentTerminals.updated with the full terminal', async () => {
+      b.clock.advance(90_000);
+      const r = await b.call<Terminal & { ip: string }>('PUT', `/payment-terminals/${existing._id}`, { ...TERMINAL, ip: '::1' });
+      assert.equal(r.status, 200);
+      assert.equal(r.body.ip, '::1');
+      assert.deepEqual(r.body.createdAt, existing.createdAt);
+      assert.deepEqual(r.body.updatedAt, { value: '2018-01-17T09:03:57Z', offset: 0 });
+      const events = await eventsOf(b.h.db, b.org, 'paymentTerminals.updated');
+      assert.deepEqual(events.map((e) => e.payload), [r.body]);
+      assert.deepEqual(await b.call('GET', `/payment-terminals/${existing._id}`).then((x) => x.body), r.body);
+    });
+
+    it('delete: 204, gone, emits paymentTerminals.deleted {paymentTerminalId}; again 404 with no event', async () => {
+      assert.equal((await b.call('DELETE', `/payment-terminals/${existing._id}`)).status, 204);
+      assert.equal((await b.call('GET', `/payment-terminals/${existing._id}`)).status, 404);
+      const events = await eventsOf(b.h.db, b.org, 'paymentTerminals.deleted');
+      assert.deepEqual(events.map((e) => e.payload), [{ paymentTerminalId: existing._id }]);
+      const e = await rejected('DELETE', `/payment-terminals/${existing._id}`, undefined, 404, null);
+      assert.equal(e.errorType, 'PAYMENT_TERMINAL_NOT_FOUND');
+      // The name is free again.
+      assert.equal((await b.call('POST', '/payment-terminals', TERMINAL)).status, 201);
+    });
+
+    it('list and get are confined to the credential\'s organization', async () => {
+      const list = await b.call<Terminal[]>('GET', '/payment-terminals');
+      assert.deepEqual(list.body.map((t) => t._id), [existing._id]);
+      const otherOrg = (await b.h
+        .admin('/admin/organizations', { method: 'POST', body: JSON.stringify({ name: 'Other' }) })
+        .then((r) => r.json())) as { organizationUuid: string };
+      const key = (await b.h
+        .admin(`/admin/organizations/${otherOrg.organizationUuid}/api-keys`, {
+          method: 'POST',
+          body: JSON.stringify({ name: 'k', scopes: ['READ:PAYMENT_TERMINAL', 'WRITE:PAYMENT_TERMINAL'] }),
+        })
+        .then((r) => r.json())) as { apiKey: string };
+      const as = (method: string, path: string, body?: unknown) =>
+        b.h.request(path, {
+          method,
+          headers: { authorization: `Bearer ${key.apiKey}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+          body: body ? JSON.stringify(body) : undefined,
+        });
+      assert.deepEqual(await (await as('GET', '/payment-terminals')).json(), []);
+      assert.equal((await as('GET', `/payment-terminals/${existing._id}`)).status, 404);
+      assert.equal((await as('DELETE', `/payment-terminals/${existing._id}`)).status, 404);
+      // Names are unique per account: the other organization may use the same one.
+      assert.equal((await as('POST', '/payment-terminals', TERMINAL)).status, 201);
+    });
+
+    it('scopes: READ:PAYMENT_TERMINAL reads, WRITE:PAYMENT_TERMINAL changes; 401 without a credential', async () => {
+      const reader = await b.credential(['READ:PAYMENT_TERMINAL']);
+      const as = (method: string, path: string, body?: unknown) =>
+        b.h.request(path, {
+          method,
+          headers: { authorization: `Bearer ${reader}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+          body: body ? JSON.stringify(body) : undefined,
+        });
+      assert.equal((await as('GET', '/payment-terminals')).status, 200);
+      const denied = await as('POST', '/payment-terminals', { ...TERMINAL, name: 'N' });
+      assert.equal(denied.status, 403);
+      assert.equal(((await denied.json()) as ErrorBody).errorType, 'INSUFFICIENT_SCOPE');
+      assert.equal((await b.h.request('/payment-terminals')).status, 401);
+    });
+
+    it('a test-mode credential\'s events have livemode false', async () => {
+      const testKey = await b.credential(['WRITE:PAYMENT_TERMINAL'], false);
+      const r = await b.h.request('/payment-terminals', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${testKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ ...TERMINAL, name: 'Test mode' }),
+      });
+      assert.equal(r.status, 201);
+      const events = await eventsOf(b.h.db, b.org, 'paymentTerminals.created');
+      assert.deepEqual(events.map((e) => e.livemode), [true, false]);
+    });
+  });
+}
