@@ -15,6 +15,7 @@ export const REDACT_PATHS = [
   '*.signingKey',
   '*.assertion',
   '*.refresh_token',
+  '*.refreshToken',
   '*.access_token',
   '*.password',
   'adminToken',

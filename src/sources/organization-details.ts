@@ -6,6 +6,7 @@ import type { Queryable } from '../store/db.js';
 import { lockOrganization, updateOrganizationDetails } from '../store/organization-details.js';
 import { findOrganization, type OrganizationRow } from '../store/organizations.js';
 import type { Actor } from './actor.js';
+import { rejectNulCharacters } from './input.js';
 
 /**
  * The details of an organization a client may read and change. The spec documents no
@@ -73,6 +74,7 @@ export async function updateOrganizationDetailsOf(
   actor: Actor,
   input: OrganizationDetailsInput,
 ): Promise<OrganizationDetails> {
+  rejectNulCharacters(input);
   const now = ctx.clock.now();
   return ctx.db.transaction(async (tx) => {
     const row = await lockOrganization(tx, actor.organizationUuid);

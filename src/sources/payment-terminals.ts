@@ -16,6 +16,7 @@ import {
   type PaymentTerminalRow,
 } from '../store/payment-terminals.js';
 import type { Actor } from './actor.js';
+import { rejectNulCharacters } from './input.js';
 
 /** A payment terminal of the Inventory API: the API's answer and the data of paymentTerminals.created/updated. */
 export interface PaymentTerminal {
@@ -78,6 +79,7 @@ export function paymentTerminalViolations(t: PaymentTerminalInput): Violation[] 
 }
 
 function validate(t: PaymentTerminalInput): void {
+  rejectNulCharacters(t);
   const v = paymentTerminalViolations(t);
   if (v.length > 0) {
     throw badRequest('VALIDATION_ERROR', v.map((x) => `${x.propertyName} ${x.developerMessage}`).join('; '), v);

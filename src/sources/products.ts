@@ -6,6 +6,7 @@ import { badRequest, conflict, HeraldError, notFound } from '../errors.js';
 import type { Queryable } from '../store/db.js';
 import { findProduct, insertProduct, listProducts, markProductDeleted, updateProduct } from '../store/products.js';
 import { newEtag, type Actor } from './actor.js';
+import { rejectNulCharacters } from './input.js';
 import { stopTrackingIn } from './inventory.js';
 
 /** Money in minor units (8300 = 83.00 SEK). */
@@ -124,6 +125,7 @@ export async function allProducts(q: Queryable, actor: Actor): Promise<Product[]
 
 /** Creates a product (the client may choose its uuid and its variants'); emits ProductCreated. */
 export async function createProduct(ctx: DomainContext, actor: Actor, input: ProductInput): Promise<Product> {
+  rejectNulCharacters(input);
   const now = ctx.clock.now();
   const stamp = formatSpecTimestamp(now);
   const product: Product = {
@@ -176,6 +178,7 @@ export async function replaceProduct(
   input: ProductInput,
   ifMatch?: string[] | '*',
 ): Promise<Product> {
+  rejectNulCharacters(input);
   const productUuid = uuid.toLowerCase();
   if (input.uuid !== undefined && input.uuid.toLowerCase() !== productUuid) {
     throw badRequest('VALIDATION_ERROR', `the body's uuid ${input.uuid} is not the uuid in the path`, [

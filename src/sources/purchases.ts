@@ -8,6 +8,7 @@ import { trackedAmong } from '../store/inventory.js';
 import { findProduct } from '../store/products.js';
 import { findPurchase, insertPurchase, listPurchases, nextPurchaseNumber, userDisplayName } from '../store/purchases.js';
 import type { Actor } from './actor.js';
+import { rejectNulCharacters } from './input.js';
 import { applyBalanceChangesIn, defaultLocation, type PlannedChange } from './inventory.js';
 import type { Product } from './products.js';
 
@@ -173,6 +174,7 @@ export function purchaseViolations(p: PurchaseInput): Violation[] {
  * product library.
  */
 export async function recordPurchase(ctx: DomainContext, actor: Actor, input: PurchaseInput): Promise<Purchase> {
+  rejectNulCharacters(input);
   const violations = purchaseViolations(input);
   if (violations.length > 0) {
     throw unprocessable(

@@ -44,6 +44,9 @@ export async function waitForHttp(url: string, timeoutMs = 20_000, proc?: Herald
     } catch {
       // not up yet
     }
+    if (proc && (proc.child.exitCode !== null || proc.child.signalCode !== null)) {
+      throw new Error(`herald exited (${proc.child.exitCode ?? proc.child.signalCode}) before ${url} answered\n${proc.output()}`);
+    }
     if (Date.now() - start > timeoutMs) throw new Error(`${url} did not answer 200 in ${timeoutMs} ms\n${proc?.output() ?? ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
