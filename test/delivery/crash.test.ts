@@ -172,7 +172,9 @@ describe('crash safety', { timeout: 240_000 }, () => {
     });
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    const db = { DATABASE_URL: created.url, HERALD_DATA_DIR: mkdtempSync(join(tmpdir(), 'herald-pg-')) };
+    const dataDir = mkdtempSync(join(tmpdir(), 'herald-crash-pg-'));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const db = { DATABASE_URL: created.url, HERALD_DATA_DIR: dataDir };
     const api = start(['api'], { ...db, PORT: String(port) });
     await waitForHttp(`${base}/readyz`, 30_000, api);
     const org = await subscribe(base, receiver);

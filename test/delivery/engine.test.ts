@@ -9,6 +9,7 @@ import { ManualClock } from '../../src/clock.js';
 import type { Config } from '../../src/config.js';
 import { standardWebhooksSecret } from '../../src/delivery/sign.js';
 import { ALL_SCOPES } from '../../src/domain/scopes.js';
+import { INVENTORY_EXAMPLES, PUSHER_EXAMPLES } from '../fixtures/spec-payloads.js';
 import { testDatabases, type TestDatabase } from '../helpers/db.js';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { asCredential, createCredential, type TestCredential } from '../helpers/identity.js';
@@ -107,7 +108,7 @@ for (const backend of testDatabases()) {
         const all = await env.subscribe('all', []);
         await env.subscribe('purchases', ['PurchaseCreated']);
         env.receiver.reset();
-        const payload = { uuid: 'p1', organizationUuid: env.cred.organizationUuid, name: 'Tea', variants: [] };
+        const payload = PUSHER_EXAMPLES.ProductCreated!.payload;
         const res = await env.publish('ProductCreated', payload);
         assert.equal(res.status, 202);
         const { messageId, deliveries } = (await res.json()) as { messageId: string; deliveries: number };
@@ -159,6 +160,17 @@ for (const backend of testDatabases()) {
         assert.equal(JSON.parse((events(env.receiver)[0]!.json as { payload: string }).payload).amount, 1);
       });
 
+      it("400 for a payload that breaks the catalog's schema, naming the field", async () => {
+        const { organizationUuid: _drop, ...withoutOrg } = PUSHER_EXAMPLES.ProductCreated!.payload;
+        const res = await env.publish('ProductCreated', { ...withoutOrg, vatPercentage: 'high' });
+        assert.equal(res.status, 400);
+        const body = (await res.json()) as { errorType: string; violations: { propertyName: string }[] };
+        assert.equal(body.errorType, 'INVALID_PAYLOAD');
+        const names = body.violations.map((v) => v.propertyName);
+        assert.ok(names.some((n) => n.includes('organizationUuid')), JSON.stringify(names));
+        assert.ok(names.some((n) => n.includes('vatPercentage')), JSON.stringify(names));
+      });
+
       it('400 for an unknown event or a payload that is not an object; 404 for an unknown organization', async () => {
         const unknown = await env.publish('NoSuchEvent', {});
         assert.equal(unknown.status, 400);
@@ -184,7 +196,7 @@ for (const backend of testDatabases()) {
           }
           return { status: 200 };
         });
-        const data = { _id: '5f243d100617680712e78dd5', name: 'Terminal 1' };
+        const data = INVENTORY_EXAMPLES['paymentTerminals.created']!.data;
         const res = await env.publish('paymentTerminals.created', data);
         const { messageId } = (await res.json()) as { messageId: string };
         await env.settle();

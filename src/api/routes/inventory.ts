@@ -19,7 +19,7 @@ import { errors } from '../schemas.js';
 const OrgParams = Type.Object({ organizationUuid: Type.String({ description: 'The organization, or "self".' }) });
 const security = [{ bearer: [] }];
 const tags = ['inventory'];
-const Decimal = (description: string) => Type.String({ pattern: '^-?\\d+(\\.\\d+)?$', description, examples: ['10'] });
+const Decimal = (description: string) => Type.String({ pattern: '^-?\\d+(\\.\\d+)?$', maxLength: 40, description, examples: ['10'] });
 
 const TrackingSchema = Type.Object({ productUuid: Uuid, created: ChangeInformationSchema });
 

@@ -10,6 +10,8 @@ create table subscriptions (
   -- Empty: every event.
   event_names text[] not null,
   destination text not null,
+  -- scheme://host:port of the destination: deliveries are limited per origin.
+  destination_origin text generated always as (lower(substring(destination from '^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]+'))) stored,
   contact_email text not null,
   status text not null check (status in ('ACTIVE', 'FAILING')),
   -- Shown to the owner on create and list, so kept as is (it is an HMAC key, not a password).
@@ -60,7 +62,8 @@ create table deliveries (
   created_at timestamptz not null,
   finished_at timestamptz
 );
-create index deliveries_due on deliveries (next_attempt_at) where state = 'pending';
+-- In claim order, so a claim reads the first due rows of the index and stops.
+create index deliveries_due on deliveries (next_attempt_at, id) where state = 'pending';
 create index deliveries_subscription on deliveries (subscription_id, id);
 create index deliveries_event on deliveries (event_id);
 
