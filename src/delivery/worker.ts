@@ -45,6 +45,7 @@ export interface Worker {
 // Successes are recorded in batches of up to this many, or after this long.
 const SUCCESS_BATCH = 200;
 const SUCCESS_FLUSH_MS = 5;
+const CLAIM_COALESCE_MS = 2;
 
 /**
  * The delivery worker: claim -> prepare -> send -> decide -> record, for as many
@@ -59,13 +60,12 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
   let inflight = 0;
   let stopping = false;
   let claiming = false;
-  let again = false;
   const pendingSuccesses: SuccessRecord[] = [];
   let flushTimer: NodeJS.Timeout | undefined;
   let flushing: Promise<void> = Promise.resolve();
   let idleWaiters: (() => void)[] = [];
 
-  const isIdle = () => inflight === 0 && pendingSuccesses.length === 0 && !claiming;
+  const isIdle = () => inflight === 0 && pendingSuccesses.length === 0 && !claiming && claimTimer === undefined;
   const checkIdle = () => {
     if (!isIdle()) return;
     void flushing.then(() => {
@@ -145,25 +145,33 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
         const n = (inflightByOrigin.get(origin) ?? 1) - 1;
         if (n === 0) inflightByOrigin.delete(origin);
         else inflightByOrigin.set(origin, n);
-        // A freed slot: claim more only if the last claim suggested there is more.
-        if (again) void claim();
+        // A freed slot: claim more if the last claim suggested there may be more.
+        if (maybeMore) claimSoon();
         checkIdle();
       });
   }
 
+  // `wanted`: a claim was asked for while one ran, so run again. `maybeMore`: due work
+  // may exist that the last claim did not take (it returned rows, or deliveries are in
+  // flight whose destination cap may have held rows back), so a freed slot claims.
+  // (Claiming on completion only after a claim had filled every free slot stalled a
+  // busy destination at 8 deliveries per poll tick.)
+  let wanted = false;
+  let maybeMore = true;
+
   async function claim(): Promise<void> {
     if (stopping) return;
     if (claiming) {
-      again = true;
+      wanted = true;
       return;
     }
     claiming = true;
     try {
-      do {
-        again = false;
+      for (;;) {
+        wanted = false;
         const free = config.workerConcurrency - inflight;
         if (free <= 0) {
-          again = true; // resume when a slot frees
+          maybeMore = true; // resume when a slot frees
           break;
         }
         const busyOrigins = [...inflightByOrigin.keys()];
@@ -181,8 +189,9 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
           workerId: id,
         });
         for (const d of rows) start(d);
-        if (rows.length > 0 && rows.length === free) again = true;
-      } while (again && !stopping && inflight < config.workerConcurrency);
+        maybeMore = rows.length > 0 || inflight > 0;
+        if (stopping || (rows.length === 0 && !wanted)) break;
+      }
     } catch (err) {
       log.error({ err }, 'claiming deliveries failed; retrying on the next poll');
     } finally {
@@ -191,8 +200,20 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
     }
   }
 
+  // Completions come one by one; claiming on each made ~2 claims per delivery, each
+  // returning about one row (PGlite: 4,000 claims of 1.9 ms for 2,000 deliveries). A
+  // freed slot instead schedules one claim CLAIM_COALESCE_MS later, which takes every
+  // slot freed meanwhile. New work (NOTIFY, poll) still claims at once.
+  let claimTimer: NodeJS.Timeout | undefined;
+  const claimSoon = () => {
+    claimTimer ??= setTimeout(() => {
+      claimTimer = undefined;
+      void claim();
+    }, CLAIM_COALESCE_MS);
+  };
+
   const wake = () => {
-    again = true;
+    maybeMore = true;
     void claim();
   };
   const unlisten = await db.listen(WAKE_CHANNEL, wake);
@@ -212,6 +233,7 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
     async stop() {
       stopping = true;
       clearInterval(poll);
+      if (claimTimer) clearTimeout(claimTimer);
       await unlisten();
       while (inflight > 0 || claiming) await new Promise((r) => setTimeout(r, 10));
       await flushSuccesses();
