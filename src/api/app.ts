@@ -8,7 +8,7 @@ import { validatePayload } from '../domain/payload-validation.js';
 import type { DestinationProbe } from '../domain/subscriptions.js';
 import type { Logger } from '../logger.js';
 import type { Db } from '../store/db.js';
-import errorHandler from './plugins/error-handler.js';
+import errorHandler, { clientErrorHandler, frameworkErrorHandler } from './plugins/error-handler.js';
 import metrics from './plugins/metrics.js';
 import openapi from './plugins/openapi.js';
 import { requireAdminToken } from './plugins/admin-auth.js';
@@ -54,6 +54,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
     ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false } },
   });
 

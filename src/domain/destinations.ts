@@ -135,6 +135,11 @@ export type DestinationSyntax = { ok: true; url: URL } | { ok: false; reason: st
  * Names are checked when resolved (resolveDestination, and again at connect time).
  */
 export function checkDestinationSyntax(raw: string, allowInsecure: boolean): DestinationSyntax {
+  // The URL parser strips or escapes these; the raw string is what gets stored and
+  // shown back, so it must be exactly a URL (PostgreSQL also refuses U+0000 in text).
+  if (raw.length > DESTINATION_MAX_LENGTH) return { ok: false, reason: `must be at most ${DESTINATION_MAX_LENGTH} characters` };
+  if (/[\u0000-\u0020\u007f-\u009f]/.test(raw)) return { ok: false, reason: 'must not contain spaces or control characters' };
+  if (LONE_SURROGATE.test(raw)) return { ok: false, reason: 'must be well-formed Unicode' };
   let url: URL;
   try {
     url = new URL(raw);
@@ -154,6 +159,12 @@ export function checkDestinationSyntax(raw: string, allowInsecure: boolean): Des
   }
   return { ok: true, url };
 }
+
+/** Longest destination accepted; URLs past this are refused by many servers anyway. */
+export const DESTINATION_MAX_LENGTH = 2048;
+
+/** A UTF-16 surrogate without its pair: not a character, and not storable as UTF-8. */
+export const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** One address a name resolved to, as dns.lookup gives it. */
 export interface ResolvedAddress {

@@ -66,3 +66,39 @@ for (const backend of testDatabases()) {
     });
   });
 }
+
+describe('HTTP foundation: errors before routing', () => {
+  let h: TestHerald;
+  before(async () => {
+    h = await startTestHerald(testDatabases()[0]!);
+  });
+  after(() => h.stop());
+
+  it('a URL that does not decode and an over-long path parameter get the spec error body', async () => {
+    for (const [path, status] of [
+      ['/organizations/%C0%80/subscriptions', 400],
+      [`/organizations/self/subscriptions/${'x'.repeat(300)}`, 414],
+    ] as const) {
+      const r = await h.request(path, { method: 'DELETE' });
+      assert.equal(r.status, status);
+      const body = (await r.json()) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(body).sort(), ['developerMessage', 'errorType', 'violations']);
+    }
+  });
+
+  it('headers too large for the HTTP parser get 431 with the spec error body', async () => {
+    const { request } = await import('node:http');
+    const url = new URL(h.url);
+    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request({ host: url.hostname, port: url.port, path: '/healthz', headers: { 'x-big': 'y'.repeat(20_000) } }, (r) => {
+        let body = '';
+        r.on('data', (d: Buffer) => (body += d.toString()));
+        r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(res.status, 431);
+    assert.equal((JSON.parse(res.body) as { errorType: string }).errorType, 'REQUEST_HEADER_FIELDS_TOO_LARGE');
+  });
+});

@@ -194,6 +194,10 @@ for (const backend of testDatabases()) {
         ['destination is not a URL', { destination: 'not a url' }, 'destination'],
         ['destination is not HTTP(S)', { destination: 'ftp://example.com/hook' }, 'destination'],
         ['destination is empty', { destination: '' }, 'destination'],
+        ['destination holds U+0000', { destination: 'https://example.com/hook\u0000' }, 'destination'],
+        ['destination holds a lone surrogate', { destination: 'https://example.com/hook\ud800' }, 'destination'],
+        ['destination holds a space', { destination: 'https://example.com/a hook' }, 'destination'],
+        ['destination is over 2048 characters', { destination: `https://example.com/${'a'.repeat(2100)}` }, 'destination'],
       ];
       for (const [why, over, property] of bad422) {
         it(`422 when ${why}`, async () => {

@@ -148,6 +148,31 @@ for (const backend of testDatabases()) {
         assert.deepEqual(events(env.receiver).map(tagOf), ['all']);
       });
 
+      it('test mode and live mode never mix', async () => {
+        const testKey = await createCredential(env.h, ALL_SCOPES, { organizationUuid: env.cred.organizationUuid, livemode: false });
+        const res = await asCredential(env.h, testKey)('POST', '/organizations/self/subscriptions', {
+          uuid: uuidv1(),
+          transportName: 'WEBHOOK',
+          eventNames: ['PaymentCanceled'],
+          destination: `${env.receiver.url}?s=test-mode`,
+          contactEmail: 't@example.com',
+        });
+        assert.equal(res.status, 200);
+        env.receiver.reset();
+        const publish = (livemode: boolean) =>
+          env.h.admin(`/admin/organizations/${env.cred.organizationUuid}/events`, {
+            method: 'POST',
+            body: JSON.stringify({ eventName: 'PaymentCanceled', payload: { livemode }, livemode }),
+          });
+        assert.equal(((await (await publish(false)).json()) as { deliveries: number }).deliveries, 1);
+        await env.settle();
+        assert.deepEqual(events(env.receiver).map(tagOf), ['test-mode']);
+        env.receiver.reset();
+        await publish(true);
+        await env.settle();
+        assert.deepEqual(events(env.receiver).map(tagOf), ['all']);
+      });
+
       it('the same messageId twice is one message', async () => {
         env.receiver.reset();
         const id = uuidv1();

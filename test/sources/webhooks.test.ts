@@ -3,6 +3,7 @@
 // the real worker to a real receiver, and compared with the spec's example (envelope
 // keys, payload shape: same keys at every level, same JSON types, same formats), with
 // both signatures recomputed here. Writes that are rejected deliver nothing.
+import { v1 as uuidv1 } from 'uuid';
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { EVENTS_WITH_EXAMPLES, INVENTORY_EXAMPLES, PUSHER_EXAMPLES } from '../fixtures/spec-payloads.js';
@@ -395,9 +396,19 @@ for (const backend of testDatabases()) {
         assert.notEqual(d.id, u.id, 'each event has its own id');
       });
 
-      it('with a test-mode key, created/updated/deleted are delivered with livemode false', async () => {
+      it('with a test-mode key, created/updated/deleted go to test-mode subscriptions only, with livemode false', async () => {
         const testKey = await createCredential(w.h, ['WRITE:PAYMENT_TERMINAL', 'READ:PAYMENT_TERMINAL'], { organizationUuid: w.org, livemode: false });
         const call = asCredential(w.h, testKey);
+        // A subscription made with the test-mode key is a test-mode subscription.
+        const sub = await call('POST', '/organizations/self/subscriptions', {
+          uuid: uuidv1(),
+          transportName: 'WEBHOOK',
+          eventNames: ['paymentTerminals.created', 'paymentTerminals.updated', 'paymentTerminals.deleted'],
+          destination: `${w.receiver.url}?mode=test`,
+          contactEmail: 'test-mode@example.com',
+        });
+        assert.equal(sub.status, 200);
+        await w.settle();
         const at = w.clock.now();
         const got = await w.deliveredBy(async () => {
           const t = await json<Terminal>(await call('POST', '/payment-terminals', terminalBody('Terminal test mode')), 201);
@@ -405,6 +416,8 @@ for (const backend of testDatabases()) {
           await json(await call('DELETE', `/payment-terminals/${t._id}`), 204);
         });
         assert.deepEqual(names(got), ['paymentTerminals.created', 'paymentTerminals.deleted', 'paymentTerminals.updated']);
+        // The live subscriptions received none of them.
+        assert.ok(got.every((r) => r.path.endsWith('?mode=test')), got.map((r) => r.path).join(', '));
         for (const r of got) inventory(r, eventNameOf(r)!, { at, livemode: false });
       });
 

@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { HeraldError, type ErrorKind, type Violation } from '../../errors.js';
@@ -31,6 +33,7 @@ const ERROR_TYPE_OF_STATUS: Record<number, string> = {
   405: 'METHOD_NOT_ALLOWED',
   406: 'NOT_ACCEPTABLE',
   413: 'PAYLOAD_TOO_LARGE',
+  414: 'URI_TOO_LONG',
   415: 'UNSUPPORTED_MEDIA_TYPE',
   429: 'TOO_MANY_REQUESTS',
 };
@@ -43,6 +46,30 @@ function violationsOf(err: FastifyError): Violation[] {
     const propertyName = missing ? (path ? `${path}.${missing}` : missing) : path || (err.validationContext ?? 'request');
     return { propertyName, developerMessage: v.message ?? 'is invalid' };
   });
+}
+
+/**
+ * Fastify's routing errors (a URL that does not decode, a path parameter over the length
+ * limit) happen before any route runs; this gives them the spec's body too.
+ */
+export function frameworkErrorHandler(error: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+  const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+  void reply.status(status).send(errorBody(error.message, ERROR_TYPE_OF_STATUS[status] ?? 'INVALID_REQUEST'));
+}
+
+/**
+ * Errors Node's HTTP parser raises before Fastify sees a request (headers or request
+ * line too large, malformed HTTP), answered on the raw socket with the spec's body.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) return;
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const body = JSON.stringify(
+    errorBody(status === 431 ? 'the request line or headers are too large' : 'malformed HTTP request', status === 431 ? 'REQUEST_HEADER_FIELDS_TOO_LARGE' : 'INVALID_REQUEST'),
+  );
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }
 
 export function errorBody(developerMessage: string, errorType: string, violations: Violation[] = []): ErrorBody {

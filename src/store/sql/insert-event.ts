@@ -10,6 +10,9 @@ import type { Queryable } from '../db.js';
  * The same message id twice is one message: `on conflict do nothing` returns no row,
  * and the fan-out, which reads from the insert, creates nothing.
  *
+ * Test mode and live mode never mix: an event goes to subscriptions created with a
+ * credential of its own mode (a test-mode key's events reach only test-mode subscriptions).
+ *
  * $8, when not null, restricts fan-out to subscriptions created by that credential
  * (PersonalAssertionDeleted goes to the subscriptions the deleted key created).
  */
@@ -26,6 +29,7 @@ with ev as (
   join subscriptions s
     on s.organization_uuid = $1
    and s.deleted_at is null
+   and s.livemode = $5
    and (cardinality(s.event_names) = 0 or $2 = any (s.event_names))
    and ($8::text is null or s.created_by = $8::text)
   where $7::boolean
