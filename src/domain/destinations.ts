@@ -138,7 +138,7 @@ export function checkDestinationSyntax(raw: string, allowInsecure: boolean): Des
   // The URL parser strips or escapes these; the raw string is what gets stored and
   // shown back, so it must be exactly a URL (PostgreSQL also refuses U+0000 in text).
   if (raw.length > DESTINATION_MAX_LENGTH) return { ok: false, reason: `must be at most ${DESTINATION_MAX_LENGTH} characters` };
-  if (/[\u0000-\u0020\u007f-\u009f]/.test(raw)) return { ok: false, reason: 'must not contain spaces or control characters' };
+  if (hasSpaceOrControl(raw)) return { ok: false, reason: 'must not contain spaces or control characters' };
   if (LONE_SURROGATE.test(raw)) return { ok: false, reason: 'must be well-formed Unicode' };
   let url: URL;
   try {
@@ -162,6 +162,15 @@ export function checkDestinationSyntax(raw: string, allowInsecure: boolean): Des
 
 /** Longest destination accepted; URLs past this are refused by many servers anyway. */
 export const DESTINATION_MAX_LENGTH = 2048;
+
+/** True when s has a space, or a C0 or C1 control character (U+0000-U+0020, U+007F-U+009F). */
+function hasSpaceOrControl(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c <= 0x20 || (c >= 0x7f && c <= 0x9f)) return true;
+  }
+  return false;
+}
 
 /** A UTF-16 surrogate without its pair: not a character, and not storable as UTF-8. */
 export const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
