@@ -144,7 +144,7 @@ export function makeSender(opts: {
     const latency = () => Math.round(performance.now() - started);
     const syntax = checkDestinationSyntax(url, opts.allowInsecure);
     if (!syntax.ok) {
-      const errorClass = syntax.reason === 'must be an absolute URL' ? 'other' : 'unsafe_destination';
+      const errorClass = syntax.unsafe ? 'unsafe_destination' : 'other';
       return { ok: false, errorClass, message: `destination ${syntax.reason}`, latencyMs: latency() };
     }
     const target = syntax.url;

@@ -127,7 +127,8 @@ export function isForbiddenAddress(ip: string): boolean {
 }
 
 /** The result of checking a destination URL as written. */
-export type DestinationSyntax = { ok: true; url: URL } | { ok: false; reason: string };
+/** A failure is `unsafe` when the URL is well formed but points where Herald must not send (scheme, address). */
+export type DestinationSyntax = { ok: true; url: URL } | { ok: false; reason: string; unsafe: boolean };
 
 /**
  * Checks a destination URL as written: absolute, https (http too when insecure
@@ -137,25 +138,25 @@ export type DestinationSyntax = { ok: true; url: URL } | { ok: false; reason: st
 export function checkDestinationSyntax(raw: string, allowInsecure: boolean): DestinationSyntax {
   // The URL parser strips or escapes these; the raw string is what gets stored and
   // shown back, so it must be exactly a URL (PostgreSQL also refuses U+0000 in text).
-  if (raw.length > DESTINATION_MAX_LENGTH) return { ok: false, reason: `must be at most ${DESTINATION_MAX_LENGTH} characters` };
-  if (hasSpaceOrControl(raw)) return { ok: false, reason: 'must not contain spaces or control characters' };
-  if (LONE_SURROGATE.test(raw)) return { ok: false, reason: 'must be well-formed Unicode' };
+  if (raw.length > DESTINATION_MAX_LENGTH) return { ok: false, reason: `must be at most ${DESTINATION_MAX_LENGTH} characters`, unsafe: false };
+  if (hasSpaceOrControl(raw)) return { ok: false, reason: 'must not contain spaces or control characters', unsafe: false };
+  if (LONE_SURROGATE.test(raw)) return { ok: false, reason: 'must be well-formed Unicode', unsafe: false };
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    return { ok: false, reason: 'must be an absolute URL' };
+    return { ok: false, reason: 'must be an absolute URL', unsafe: false };
   }
   const schemes = allowInsecure ? ['https:', 'http:'] : ['https:'];
   if (!schemes.includes(url.protocol)) {
-    return { ok: false, reason: allowInsecure ? 'must be an http:// or https:// URL' : 'must be an https:// URL' };
+    return { ok: false, reason: allowInsecure ? 'must be an http:// or https:// URL' : 'must be an https:// URL', unsafe: true };
   }
-  if (url.username !== '' || url.password !== '') return { ok: false, reason: 'must not contain credentials' };
-  if (url.hostname === '') return { ok: false, reason: 'must have a host' };
+  if (url.username !== '' || url.password !== '') return { ok: false, reason: 'must not contain credentials', unsafe: false };
+  if (url.hostname === '') return { ok: false, reason: 'must have a host', unsafe: false };
   // The URL parser has already normalised odd IPv4 forms (0x7f.1, 2130706433) to dotted quads.
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (!allowInsecure && isIP(host) !== 0 && isForbiddenAddress(host)) {
-    return { ok: false, reason: `must not point to a private, loopback, link-local or reserved address (${host})` };
+    return { ok: false, reason: `must not point to a private, loopback, link-local or reserved address (${host})`, unsafe: true };
   }
   return { ok: true, url };
 }

@@ -485,13 +485,14 @@ for (const backend of testDatabases()) {
 
     describe('identity events, recorded in the transaction of the change', () => {
       let seq = 0;
-      async function insertSubscription(org: string, createdBy: string, eventNames: string[]): Promise<number> {
+      // livemode: a subscription has the mode of the credential that created it.
+      async function insertSubscription(org: string, createdBy: string, eventNames: string[], livemode = true): Promise<number> {
         seq += 1;
         const now = clock.now();
         const r = await h.db.query<{ id: number }>(
           `insert into subscriptions (uuid, organization_uuid, transport_name, event_names, destination, contact_email,
                                       status, signing_key, created_by, livemode, created_at, updated_at)
-           values ($1, $2, 'WEBHOOK', $3, 'https://example.com/hook', 'ops@example.com', 'ACTIVE', $4, $5, true, $6, $6)
+           values ($1, $2, 'WEBHOOK', $3, 'https://example.com/hook', 'ops@example.com', 'ACTIVE', $4, $5, $7, $6, $6)
            returning id`,
           [
             `0000${String(seq).padStart(4, '0')}-8f35-11eb-8dcd-0242ac130003`,
@@ -500,6 +501,7 @@ for (const backend of testDatabases()) {
             `signing-key-${seq}-${Math.random()}`,
             createdBy,
             now,
+            livemode,
           ],
         );
         return r.rows[0]!.id;
@@ -522,10 +524,10 @@ for (const backend of testDatabases()) {
       it('deleting a key records PersonalAssertionDeleted for the subscriptions that key created', async () => {
         const k = await createKey(orgA, ['READ:PRODUCT'], { livemode: false });
         const otherKey = await createKey(orgA, ['READ:PRODUCT']);
-        const mineAll = await insertSubscription(orgA, `api_key:${k.apiKeyId}`, []);
-        const mineNamed = await insertSubscription(orgA, `api_key:${k.apiKeyId}`, ['PersonalAssertionDeleted', 'ProductCreated']);
-        await insertSubscription(orgA, `api_key:${k.apiKeyId}`, ['ProductCreated']); // not subscribed to it
-        await insertSubscription(orgA, `api_key:${otherKey.apiKeyId}`, []); // another key's
+        const mineAll = await insertSubscription(orgA, `api_key:${k.apiKeyId}`, [], false);
+        const mineNamed = await insertSubscription(orgA, `api_key:${k.apiKeyId}`, ['PersonalAssertionDeleted', 'ProductCreated'], false);
+        await insertSubscription(orgA, `api_key:${k.apiKeyId}`, ['ProductCreated'], false); // not subscribed to it
+        await insertSubscription(orgA, `api_key:${otherKey.apiKeyId}`, [], false); // another key's
         await insertSubscription(orgB, `api_key:${k.apiKeyId}`, []); // another organization's
 
         assert.equal((await adminDelete(`/admin/organizations/${orgA}/api-keys/${k.apiKeyId}`)).status, 204);

@@ -95,8 +95,8 @@ for (const backend of testDatabases()) {
     }
 
     /** The same for an Inventory delivery: envelope, signatures, and data's shape against the spec's. */
-    function inventory(r: ReceivedRequest, event: string, opts: { at: Date; livemode: boolean }): InventoryBody {
-      const body = checkInventoryRequest(r, w.signingKey);
+    function inventory(r: ReceivedRequest, event: string, opts: { at: Date; livemode: boolean; signingKey?: string }): InventoryBody {
+      const body = checkInventoryRequest(r, opts.signingKey ?? w.signingKey);
       sentNow(r);
       assert.equal(body.event, event);
       assert.equal(body.livemode, opts.livemode);
@@ -408,6 +408,7 @@ for (const backend of testDatabases()) {
           contactEmail: 'test-mode@example.com',
         });
         assert.equal(sub.status, 200);
+        const { signingKey } = (await sub.json()) as { signingKey: string };
         await w.settle();
         const at = w.clock.now();
         const got = await w.deliveredBy(async () => {
@@ -418,7 +419,7 @@ for (const backend of testDatabases()) {
         assert.deepEqual(names(got), ['paymentTerminals.created', 'paymentTerminals.deleted', 'paymentTerminals.updated']);
         // The live subscriptions received none of them.
         assert.ok(got.every((r) => r.path.endsWith('?mode=test')), got.map((r) => r.path).join(', '));
-        for (const r of got) inventory(r, eventNameOf(r)!, { at, livemode: false });
+        for (const r of got) inventory(r, eventNameOf(r)!, { at, livemode: false, signingKey });
       });
 
       it('a rejected write (duplicate name, bad protocol) delivers nothing', async () => {
