@@ -81,7 +81,7 @@ export async function recordFailure(
       await insertMail(tx, { ...m, createdAt: now });
       deps.log.info({ kind: m.kind, to: m.to, subscriptionUuid: m.subscriptionUuid }, 'mail queued for the subscription contact');
     }
-    if (mails.length > 0) await tx.query('select pg_notify($1, $2)', [MAIL_CHANNEL, '']);
+    if (mails.length > 0) tx.notifyOnCommit(MAIL_CHANNEL);
     return { recorded: true, turnedFailing: sub.was_status === 'ACTIVE', mails: mails.length, retired };
   });
 }

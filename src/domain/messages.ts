@@ -117,7 +117,7 @@ export async function resend(ctx: DomainContext, s: LogScope, messageId: string 
   }
   const resent = await ctx.db.transaction(async (tx) => {
     const n = await resendDeliveries(tx, sub.id, deliveryId, ctx.clock.now());
-    if (n > 0) await tx.query('select pg_notify($1, $2)', [WAKE_CHANNEL, 'resend']);
+    if (n > 0) tx.notifyOnCommit(WAKE_CHANNEL);
     return n;
   });
   return { resent };

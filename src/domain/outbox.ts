@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import type { Queryable } from '../store/db.js';
+import type { Tx } from '../store/db.js';
 import { insertEvent } from '../store/sql/insert-event.js';
 import { eventType } from './catalog.js';
 import { newUuidV1 } from './ids.js';
@@ -25,7 +25,7 @@ export interface NewEvent {
  * workers when that transaction commits.
  */
 export async function recordEvent(
-  tx: Queryable,
+  tx: Tx,
   clock: Clock,
   e: NewEvent,
 ): Promise<{ messageId: string; accepted: boolean; deliveries: number }> {
@@ -40,6 +40,6 @@ export async function recordEvent(
     createdAt: clock.now(),
     onlyCreatedBy: e.onlyCreatedBy ?? null,
   });
-  if (r.deliveries > 0) await tx.query('select pg_notify($1, $2)', [WAKE_CHANNEL, String(r.eventId)]);
+  if (r.deliveries > 0) tx.notifyOnCommit(WAKE_CHANNEL);
   return { messageId, accepted: r.eventId !== null, deliveries: r.deliveries };
 }

@@ -3,7 +3,7 @@ import { canonicalDecimal, DECIMAL_PATTERN, formatSpecTimestamp } from '../domai
 import { newUuidV1 } from '../domain/ids.js';
 import { recordEvent } from '../domain/outbox.js';
 import { badRequest, notFound, unprocessable, type Violation } from '../errors.js';
-import type { Queryable } from '../store/db.js';
+import type { Queryable, Tx } from '../store/db.js';
 import {
   addToBalance,
   deleteTracking,
@@ -131,7 +131,7 @@ export async function startTracking(
  * Stops tracking inside the caller's transaction (product deletion uses it too); its
  * balances are forgotten. Emits InventoryTrackingStopped; false when it was not tracked.
  */
-export async function stopTrackingIn(tx: Queryable, ctx: DomainContext, actor: Actor, productUuid: string): Promise<boolean> {
+export async function stopTrackingIn(tx: Tx, ctx: DomainContext, actor: Actor, productUuid: string): Promise<boolean> {
   const stopped = await deleteTracking(tx, actor.organizationUuid, productUuid);
   if (stopped) {
     await recordEvent(tx, ctx.clock, {
@@ -179,7 +179,7 @@ export interface PlannedChange {
  * nothing is written. Returns undefined when there is nothing to change.
  */
 export async function applyBalanceChangesIn(
-  tx: Queryable,
+  tx: Tx,
   ctx: DomainContext,
   actor: Actor,
   location: LocationRow,

@@ -5,7 +5,7 @@ import { newObjectId } from '../domain/ids.js';
 import { getOrganization } from '../domain/organizations.js';
 import { recordEvent } from '../domain/outbox.js';
 import { badRequest, conflict, HeraldError, notFound, type Violation } from '../errors.js';
-import type { Queryable } from '../store/db.js';
+import type { Queryable, Tx } from '../store/db.js';
 import {
   deletePaymentTerminal,
   findPaymentTerminal,
@@ -209,7 +209,7 @@ export async function allPaymentTerminals(q: Queryable, actor: Actor): Promise<P
  * message id, a new ObjectId-form id, becomes the envelope's `id` (the same for every
  * subscriber and retry).
  */
-async function emit(tx: Queryable, ctx: DomainContext, actor: Actor, eventName: string, data: unknown): Promise<void> {
+async function emit(tx: Tx, ctx: DomainContext, actor: Actor, eventName: string, data: unknown): Promise<void> {
   await recordEvent(tx, ctx.clock, {
     organizationUuid: actor.organizationUuid,
     eventName,

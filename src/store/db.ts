@@ -19,6 +19,12 @@ export interface Queryable {
 /** The handle a transaction body gets: statements plus scripts, all in the transaction. */
 export interface Tx extends Queryable {
   exec(sql: string): Promise<void>;
+  /**
+   * Wakes the listeners of `channel` once this transaction commits (never if it rolls
+   * back). Wake-ups are coalesced: PostgreSQL sends one NOTIFY per event-loop turn for
+   * all transactions that asked, PGlite calls its in-process listeners directly.
+   */
+  notifyOnCommit(channel: string): void;
 }
 
 export type DbKind = 'pglite' | 'postgres';
@@ -30,8 +36,8 @@ export interface Db extends Queryable {
   /** Runs a script of several statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
   /**
-   * Subscribes to NOTIFY on a channel. Notifications sent inside a transaction arrive
-   * after it commits, on either driver. Returns the function that unsubscribes.
+   * Subscribes to a channel: NOTIFY sent by SQL (arriving after its transaction commits,
+   * on either driver) and wake-ups from notifyOnCommit. Returns the function that unsubscribes.
    */
   listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;

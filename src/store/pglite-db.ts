@@ -2,8 +2,11 @@ import { PGlite, type Transaction } from '@electric-sql/pglite';
 import type { Db, QueryResult, Tx } from './db.js';
 import { lockDataDir } from './data-dir-lock.js';
 
-function wrap(q: PGlite | Transaction): Tx {
+function wrap(q: PGlite | Transaction, onCommit: Set<string>): Tx {
   return {
+    notifyOnCommit(channel: string): void {
+      onCommit.add(channel);
+    },
     async exec(sql: string): Promise<void> {
       await q.exec(sql);
     },
@@ -27,16 +30,39 @@ export async function makePgliteDb(dataDir: string | null): Promise<Db> {
     unlock();
     throw err;
   }
-  const root = wrap(pg);
+  // PGlite lives in this process, so a wake-up is a direct call: no NOTIFY round trip.
+  const local = new Map<string, Set<(payload: string) => void>>();
+  // Commits in one event-loop turn share one wake-up per channel.
+  const pendingWake = new Set<string>();
+  const wake = (channels: Set<string>) => {
+    const first = pendingWake.size === 0;
+    for (const c of channels) pendingWake.add(c);
+    if (!first) return;
+    setImmediate(() => {
+      const batch = [...pendingWake];
+      pendingWake.clear();
+      for (const c of batch) for (const cb of local.get(c) ?? []) cb('');
+    });
+  };
+  const root = wrap(pg, new Set()) // statements outside a transaction: nothing to notify on commit;
   let closed = false;
   return {
     kind: 'pglite',
     query: root.query,
-    transaction: (fn) => pg.transaction((tx) => fn(wrap(tx))),
+    async transaction(fn) {
+      const channels = new Set<string>();
+      const result = await pg.transaction((tx) => fn(wrap(tx, channels)));
+      if (channels.size > 0) wake(channels);
+      return result;
+    },
     exec: root.exec,
     listen: async (channel, onNotify) => {
       const unsubscribe = await pg.listen(channel, onNotify);
+      let set = local.get(channel);
+      if (!set) local.set(channel, (set = new Set()));
+      set.add(onNotify);
       return async () => {
+        set.delete(onNotify);
         if (!closed) await unsubscribe();
       };
     },

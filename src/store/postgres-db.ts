@@ -9,8 +9,11 @@ const types = {
     oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
-function wrap(client: pg.Pool | pg.PoolClient): Tx {
+function wrap(client: pg.Pool | pg.PoolClient, onCommit: Set<string>): Tx {
   return {
+    notifyOnCommit(channel: string): void {
+      onCommit.add(channel);
+    },
     async exec(sql: string): Promise<void> {
       await client.query(sql);
     },
@@ -67,16 +70,36 @@ export async function makePostgresDb(url: string, options: PostgresDbOptions): P
     }
   }
 
-  const root = wrap(pool);
+  // NOTIFY inside each transaction serialized commits on PostgreSQL's notify-queue lock
+  // (3.5 ms per publish with 16 producers). Instead, transactions that committed in
+  // one event-loop turn share one NOTIFY, sent after they committed.
+  const pendingWake = new Set<string>();
+  let wakeScheduled = false;
+  const wake = (channels: Iterable<string>) => {
+    for (const c of channels) pendingWake.add(c);
+    if (wakeScheduled || closed) return;
+    wakeScheduled = true;
+    setImmediate(() => {
+      wakeScheduled = false;
+      const batch = [...pendingWake];
+      pendingWake.clear();
+      for (const c of batch) {
+        pool.query('select pg_notify($1, $2)', [c, '']).catch((err: Error) => options.onIdleError?.(err));
+      }
+    });
+  };
+  const root = wrap(pool, new Set()) // statements outside a transaction: nothing to notify on commit;
   return {
     kind: 'postgres',
     query: root.query,
     async transaction(fn) {
       const client = await pool.connect();
+      const channels = new Set<string>();
       try {
         await client.query('BEGIN');
-        const result = await fn(wrap(client));
+        const result = await fn(wrap(client, channels));
         await client.query('COMMIT');
+        if (channels.size > 0) wake(channels);
         return result;
       } catch (err) {
         await client.query('ROLLBACK').catch(() => {});

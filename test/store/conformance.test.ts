@@ -119,6 +119,33 @@ for (const backend of testDatabases()) {
       await unlisten();
     });
 
+    it('notifyOnCommit wakes listeners after commit, never after a rollback, coalescing many commits', async () => {
+      const got: string[] = [];
+      const unlisten = await t.db.listen('herald_conformance_wake', (p) => got.push(p));
+      let seenInside = -1;
+      await t.db.transaction(async (tx) => {
+        tx.notifyOnCommit('herald_conformance_wake');
+        await new Promise((r) => setTimeout(r, 30));
+        seenInside = got.length;
+      });
+      await waitFor(() => got.length >= 1);
+      assert.equal(seenInside, 0, 'no wake-up before the commit');
+      got.length = 0;
+      await assert.rejects(
+        t.db.transaction(async (tx) => {
+          tx.notifyOnCommit('herald_conformance_wake');
+          throw new Error('rolled back');
+        }),
+      );
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(got.length, 0, 'no wake-up for a rollback');
+      await Promise.all(Array.from({ length: 20 }, () => t.db.transaction(async (tx) => tx.notifyOnCommit('herald_conformance_wake'))));
+      await waitFor(() => got.length >= 1);
+      await new Promise((r) => setTimeout(r, 100));
+      assert.ok(got.length >= 1 && got.length < 20, `20 commits in one burst woke listeners ${got.length} times`);
+      await unlisten();
+    });
+
     it('serializes concurrent transactions that update the same row', async () => {
       const { rows } = await t.db.query<{ id: number }>(`insert into conformance (small) values (0) returning id`);
       const id = rows[0]!.id;
