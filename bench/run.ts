@@ -12,6 +12,7 @@ interface Result {
   raw: number;
   sustained: number;
   ratio: number;
+  drain: number;
   p50: number;
   p99: number;
   fanOutSeconds: number;
@@ -85,6 +86,8 @@ async function main() {
     ['(a) raw limit: bare undici loop, req/s', (r) => r.raw.toFixed(0), ''],
     ['(b) sustained end-to-end deliveries/s', (r) => r.sustained.toFixed(0), ''],
     ['(c) ratio b/a', (r) => r.ratio.toFixed(2), 'PostgreSQL >= 0.2, PGlite >= 0.1'],
+    ['(b2) drain of 10,000 accepted events, deliveries/s', (r) => r.drain.toFixed(0), ''],
+    ['(b2)/a', (r) => (r.drain / r.raw).toFixed(2), ''],
     ['(d) p50 accepted-to-received at 500 ev/s, ms', (r) => r.p50.toFixed(1), ''],
     ['(d) p99 accepted-to-received at 500 ev/s, ms', (r) => r.p99.toFixed(1), '<= 50'],
     ['(e) fan-out: 1 event to 10,000 subscriptions, s', (r) => r.fanOutSeconds.toFixed(2), '<= 3'],

@@ -109,13 +109,21 @@ async function main() {
   progress('(a) raw limit');
   const raw = await rawLimit(5);
 
-  const herald = await startHerald({ config, roles: { api: false, worker: true }, log, db });
   let seq = 0;
   const publish = async (org: string) => {
     const id = `e-${seq++}`;
     await db.transaction((tx) => recordEvent(tx, systemClock, { organizationUuid: org, eventName: 'PaymentCreated', payload: PAYLOAD, livemode: true, messageId: id }));
     return { id, at: now() };
   };
+
+  // (b2) The engine alone: a backlog of accepted events, delivered by a worker started after.
+  progress('(b2) backlog drain');
+  const backlog: string[] = [];
+  for (let i = 0; i < 10_000; i++) backlog.push((await publish(orgs[i % ORIGINS]!)).id);
+  const d0 = now();
+  const herald = await startHerald({ config, roles: { api: false, worker: true }, log, db });
+  await waitFor(backlog, 300_000);
+  const drain = backlog.length / ((Math.max(...backlog.map((id) => received.get(id)!)) - d0) / 1000);
 
   progress('(b) sustained');
   // (b) Sustained: N events from 16 concurrent producers, first accept to last receipt.
@@ -181,6 +189,7 @@ async function main() {
       raw,
       sustained,
       ratio: sustained / raw,
+      drain,
       p50: quantile(latencies, 0.5),
       p99: quantile(latencies, 0.99),
       fanOutSeconds,

@@ -44,8 +44,8 @@ export interface Worker {
 
 // Successes are recorded in batches of up to this many, or after this long.
 const SUCCESS_BATCH = 200;
-const SUCCESS_FLUSH_MS = 5;
-const CLAIM_COALESCE_MS = 2;
+const SUCCESS_FLUSH_MS = 10;
+const CLAIM_COALESCE_MS = 5;
 
 /**
  * The delivery worker: claim -> prepare -> send -> decide -> record, for as many

@@ -65,7 +65,8 @@ create table deliveries (
 -- In claim order, so a claim reads the first due rows of the index and stops.
 create index deliveries_due on deliveries (next_attempt_at, id) where state = 'pending';
 create index deliveries_subscription on deliveries (subscription_id, id);
-create index deliveries_event on deliveries (event_id);
+-- No index on event_id: events are never deleted, and reads join events by its key;
+-- one index fewer to maintain for every fanned-out row.
 
 -- Every attempt, for the attempt log.
 create table attempts (
