@@ -1,6 +1,8 @@
 // Where the database time of a delivery load goes, statement by statement:
 //   npx tsx bench/profile.ts pglite [events]
 //   npx tsx bench/profile.ts postgres <postgres-url-of-an-empty-database> [events]
+// HERALD_PROFILE_BACKLOG=1: publish everything first, then start the worker (the
+// engine's drain rate, without producers competing).
 // Publishes `events` events (16 concurrent producers, one subscription per origin on
 // 16 loopback origins) while an in-process worker delivers them to a local receiver,
 // then prints the rate and, per SQL statement, how often it ran and its total time.
@@ -73,8 +75,9 @@ async function main() {
     );
   }
   stats.clear();
-  const herald = await startHerald({ config, roles: { api: false, worker: true }, log, db });
-  const t0 = performance.now();
+  const backlog = process.env.HERALD_PROFILE_BACKLOG === '1';
+  let herald = backlog ? undefined : await startHerald({ config, roles: { api: false, worker: true }, log, db });
+  let t0 = performance.now();
   let next = 0;
   await Promise.all(
     Array.from({ length: 16 }, async () => {
@@ -87,9 +90,14 @@ async function main() {
     }),
   );
   const published = performance.now() - t0;
+  if (backlog) {
+    stats.clear();
+    t0 = performance.now();
+    herald = await startHerald({ config, roles: { api: false, worker: true }, log, db });
+  }
   while (received < N) await new Promise((r) => setTimeout(r, 5));
   const total = performance.now() - t0;
-  await herald.close();
+  await herald!.close();
   console.log(`${backend}: ${N} events published in ${published.toFixed(0)} ms, all delivered in ${total.toFixed(0)} ms: ${(N / (total / 1000)).toFixed(0)}/s`);
   console.log('statement'.padEnd(50), 'count'.padStart(7), 'total ms'.padStart(9), 'ms each'.padStart(8));
   for (const [sql, s] of [...stats].sort((x, y) => y[1].ms - x[1].ms)) {

@@ -16,7 +16,7 @@ export interface MailSender {
 /**
  * Sends queued mails through SMTP. Mails are rows written in the transaction that
  * decided to send them, so a crash between deciding and sending loses none; a mail is
- * tried at most 5 times. Runs only when HERALD_SMTP_URL is set; otherwise mails are
+ * tried at most 5 times, 1, 2, 4 and 8 minutes apart. Runs only when HERALD_SMTP_URL is set; otherwise mails are
  * only kept in the store (GET /admin/mails).
  */
 export async function startMailSender(deps: {
@@ -33,16 +33,19 @@ export async function startMailSender(deps: {
 
   async function sendQueued(): Promise<void> {
     for (;;) {
-      const mails = await claimMails(db, 20, MAX_MAIL_ATTEMPTS);
+      const mails = await claimMails(db, 20, MAX_MAIL_ATTEMPTS, clock.now());
       if (mails.length === 0) return;
       for (const m of mails) {
-        try {
-          await mailer.send({ to: m.to_address, subject: m.subject, text: m.body });
+        const r = await mailer.send({ to: m.to_address, subject: m.subject, text: m.body });
+        if (r.delivered) {
           await markMailSent(db, m.id, clock.now());
           log.info({ mail: m.id, kind: m.kind, to: m.to_address }, 'mail sent');
-        } catch (err) {
-          await markMailFailed(db, m.id, (err as Error).message);
-          log.warn({ err, mail: m.id, attempt: m.attempts }, 'sending a mail failed');
+        } else {
+          const error = r.reason === 'failed' ? r.error : 'no SMTP server configured';
+          // 1, 2, 4, 8 minutes between tries.
+          const retryAt = new Date(clock.now().getTime() + 60_000 * 2 ** (m.attempts - 1));
+          await markMailFailed(db, m.id, error, retryAt);
+          log.warn({ mail: m.id, attempt: m.attempts, error }, 'sending a mail failed');
         }
       }
     }

@@ -5,6 +5,7 @@ import {
   failDelivery,
   insertAttempt,
   insertMail,
+  markExhaustedWarned,
   markFailing,
   retireSubscription,
   scheduleRetry,
@@ -54,10 +55,11 @@ export async function recordFailure(
       errorMessage: result.message.slice(0, 1000),
       excerpt: result.excerpt ?? null,
     });
+    const lease = { deliveryId: d.id, workerId, attempt: d.attempts };
     const held =
       decision.kind === 'retry'
-        ? await scheduleRetry(tx, d.id, workerId, decision.at, status, error)
-        : await failDelivery(tx, d.id, workerId, now, status, error);
+        ? await scheduleRetry(tx, lease, decision.at, status, error)
+        : await failDelivery(tx, lease, now, status, error);
     if (!held) return { recorded: false, turnedFailing: false, mails: 0, retired: false };
 
     const sub = await markFailing(tx, d.subscription_id, now);
@@ -74,7 +76,11 @@ export async function recordFailure(
       } else {
         retired = deps.config.exhaustedSubscription === 'delete';
         if (retired) await retireSubscription(tx, d.subscription_id, now, 'retry schedule exhausted');
-        mails.push(exhaustedMail(sub, facts, retired));
+        // Kept subscriptions exhaust one delivery after another: one mail per failing period.
+        if (retired || !sub.exhausted_warned) {
+          mails.push(exhaustedMail(sub, facts, retired));
+          if (!retired) await markExhaustedWarned(tx, sub.id);
+        }
       }
     }
     for (const m of mails) {

@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js';
 import type { Db } from '../store/db.js';
 import { claimDeliveries, originOf, type ClaimedDelivery } from '../store/sql/claim-deliveries.js';
 import { recordSuccesses, type SuccessRecord } from '../store/sql/record-successes.js';
+import { cancelOrphans, releaseLeases } from '../store/sql/leases.js';
 import { decide } from './decide.js';
 import type { DeliveryMetrics } from './metrics.js';
 import { prepare } from './prepare.js';
@@ -36,6 +37,8 @@ export interface Worker {
   readonly id: string;
   /** Looks for due work now (tests call it after moving a manual clock). */
   wake(): void;
+  /** The poll tick: sweeps deliveries of deleted subscriptions, then wakes (tests call it). */
+  poll(): Promise<void>;
   /** Resolves when nothing is in flight or waiting to be recorded. */
   idle(): Promise<void>;
   /** Stops claiming, lets in-flight attempts finish and be recorded. */
@@ -76,21 +79,28 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
     });
   };
 
+  async function record(batch: SuccessRecord[]): Promise<void> {
+    try {
+      const r = await recordSuccesses(db, batch, clock.now(), id);
+      metrics?.recovered.inc(r.recovered);
+    } catch (err) {
+      if (batch.length === 1) {
+        // The delivery stays leased and is sent again when the lease runs out: at least once.
+        log.error({ err, delivery: batch[0]!.deliveryId }, 'recording a successful delivery failed; it will be sent again');
+        return;
+      }
+      // One bad row (or a deadlock victim) must not cost the whole batch: record one by one.
+      log.warn({ err, count: batch.length }, 'recording a batch of successes failed; recording them one by one');
+      for (const one of batch) await record([one]);
+    }
+  }
+
   function flushSuccesses(): Promise<void> {
     if (flushTimer) clearTimeout(flushTimer);
     flushTimer = undefined;
     if (pendingSuccesses.length === 0) return flushing;
     const batch = pendingSuccesses.splice(0, pendingSuccesses.length);
-    flushing = flushing
-      .then(async () => {
-        const r = await recordSuccesses(db, batch, clock.now(), id);
-        metrics?.recovered.inc(r.recovered);
-      })
-      .catch((err: unknown) => {
-        // The deliveries stay leased and are sent again when the lease runs out: at least once.
-        log.error({ err, count: batch.length }, 'recording successful deliveries failed; they will be retried');
-      })
-      .finally(checkIdle);
+    flushing = flushing.then(() => record(batch)).finally(checkIdle);
     return flushing;
   }
 
@@ -111,6 +121,7 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
       metrics?.attempts.inc({ outcome: 'delivered' });
       queueSuccess({
         deliveryId: d.id,
+        attempt: d.attempts,
         status: result.status,
         startedAt,
         latencyMs: result.latencyMs,
@@ -209,6 +220,7 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
     claimTimer ??= setTimeout(() => {
       claimTimer = undefined;
       void claim();
+      checkIdle();
     }, CLAIM_COALESCE_MS);
   };
 
@@ -216,8 +228,25 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
     maybeMore = true;
     void claim();
   };
+  if (db.kind === 'pglite') {
+    // PGlite serves one process: leases still held at start belong to a process that
+    // died (kill -9). Release them now instead of waiting for them to run out.
+    const released = await releaseLeases(db, clock.now());
+    if (released > 0) log.warn({ released }, 'released the leases of a previous process');
+  }
   const unlisten = await db.listen(WAKE_CHANNEL, wake);
-  const poll = setInterval(wake, config.pollIntervalMs);
+  const onPoll = async () => {
+    // Deliveries fanned out to a subscription while it was being deleted (a race only
+    // PostgreSQL's concurrency allows) are not claimed; cancel them here.
+    try {
+      const n = await cancelOrphans(db, clock.now());
+      if (n > 0) log.info({ cancelled: n }, 'cancelled deliveries of deleted subscriptions');
+    } catch (err) {
+      log.warn({ err }, 'cancelling deliveries of deleted subscriptions failed');
+    }
+    wake();
+  };
+  const poll = setInterval(() => void onPoll(), config.pollIntervalMs);
   poll.unref();
   wake();
   log.info({ workerId: id, concurrency: config.workerConcurrency }, 'delivery worker started');
@@ -225,6 +254,7 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
   return {
     id,
     wake,
+    poll: onPoll,
     idle: () =>
       new Promise<void>((resolve) => {
         idleWaiters.push(resolve);
@@ -234,6 +264,7 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
       stopping = true;
       clearInterval(poll);
       if (claimTimer) clearTimeout(claimTimer);
+      claimTimer = undefined;
       await unlisten();
       while (inflight > 0 || claiming) await new Promise((r) => setTimeout(r, 10));
       await flushSuccesses();

@@ -218,7 +218,8 @@ export async function resolveDestination(
     return {
       ok: false,
       errorClass: 'unsafe_destination',
-      message: `${host} resolves to a forbidden address (${bad.join(', ')})`,
+      // Which addresses is not said: the answer would map internal names for anyone who asks.
+      message: `${host} resolves to a non-public address`,
     };
   }
   return { ok: true, addresses };

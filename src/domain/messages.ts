@@ -11,6 +11,7 @@ import {
 } from '../store/messages.js';
 import { scopesNeeded } from './catalog.js';
 import type { DomainContext } from './context.js';
+import { isUuid } from './ids.js';
 import { WAKE_CHANNEL } from './outbox.js';
 import type { Scope } from './scopes.js';
 
@@ -67,13 +68,16 @@ export interface LogScope {
   subscriptionUuid: string;
   /** Admin: a deleted subscription's log stays readable. */
   includeDeleted: boolean;
+  /** A credential's mode: it reads only subscriptions of that mode. Undefined for the admin. */
+  livemode?: boolean;
 }
 
 async function subscriptionOf(ctx: DomainContext, s: LogScope) {
-  const sub = /^[0-9a-fA-F-]{36}$/.test(s.subscriptionUuid)
-    ? await findSubscriptionForLog(ctx.db, s.organizationUuid, s.subscriptionUuid.toLowerCase(), s.includeDeleted)
-    : undefined;
-  if (!sub) throw notFound('SUBSCRIPTION_NOT_FOUND', `no subscription ${s.subscriptionUuid} in this organization`);
+  const sub =
+    isUuid(s.subscriptionUuid) && isUuid(s.organizationUuid)
+      ? await findSubscriptionForLog(ctx.db, s.organizationUuid, s.subscriptionUuid.toLowerCase(), s.includeDeleted)
+      : undefined;
+  if (!sub || (s.livemode !== undefined && sub.livemode !== s.livemode)) throw notFound('SUBSCRIPTION_NOT_FOUND', `no subscription ${s.subscriptionUuid} in this organization`);
   return sub;
 }
 

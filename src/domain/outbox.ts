@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import type { Tx } from '../store/db.js';
 import { insertEvent } from '../store/sql/insert-event.js';
 import { eventType } from './catalog.js';
-import { newUuidV1 } from './ids.js';
+import { newObjectId, newUuidV1 } from './ids.js';
 
 /** NOTIFY channel that wakes delivery workers when new deliveries are committed. */
 export const WAKE_CHANNEL = 'herald_deliveries';
@@ -29,8 +29,10 @@ export async function recordEvent(
   clock: Clock,
   e: NewEvent,
 ): Promise<{ messageId: string; accepted: boolean; deliveries: number }> {
-  if (!eventType(e.eventName)) throw new Error(`unknown event ${e.eventName}`);
-  const messageId = e.messageId ?? newUuidV1();
+  const type = eventType(e.eventName);
+  if (!type) throw new Error(`unknown event ${e.eventName}`);
+  // The Inventory envelope's id is an ObjectId (24 hex); the Pusher messageId a UUID.
+  const messageId = e.messageId ?? (type.envelope === 'inventory' ? newObjectId(clock.now()) : newUuidV1());
   const r = await insertEvent(tx, {
     organizationUuid: e.organizationUuid,
     eventName: e.eventName,

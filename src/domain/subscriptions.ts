@@ -12,7 +12,7 @@ import {
 import { isEventName, scopesNeeded } from './catalog.js';
 import type { DomainContext } from './context.js';
 import { checkDestinationSyntax } from './destinations.js';
-import { isUuidV1 } from './ids.js';
+import { isUuid, isUuidV1 } from './ids.js';
 import type { Principal } from './principal.js';
 
 /**
@@ -223,8 +223,22 @@ export async function createSubscription(
   }
 }
 
-export async function listSubscriptions(ctx: DomainContext, organizationUuid: string): Promise<Subscription[]> {
-  return (await listLiveSubscriptions(ctx.db, organizationUuid)).map(toSubscription);
+/** The organization's subscriptions in the credential's mode: a test-mode key sees the test-mode ones. */
+export async function listSubscriptions(ctx: DomainContext, principal: Principal, organizationUuid: string): Promise<Subscription[]> {
+  return (await listLiveSubscriptions(ctx.db, organizationUuid, principal.livemode)).map(toSubscription);
+}
+
+/**
+ * The subscription a credential may change or delete: one of its organization, in its
+ * mode, whose events' scopes it holds (else it could redirect, say, PaymentCreated
+ * messages with a READ:PRODUCT key). 404 when there is none; 403 for missing scopes.
+ */
+async function manageable(ctx: DomainContext, principal: Principal, organizationUuid: string, subscriptionUuid: string): Promise<SubscriptionRow> {
+  const uuid = subscriptionUuid.toLowerCase();
+  const row = isUuid(uuid) ? await findLiveSubscription(ctx.db, organizationUuid, uuid) : undefined;
+  if (!row || row.livemode !== principal.livemode) throw subscriptionNotFound(subscriptionUuid);
+  requireEventScopes(principal, row.event_names);
+  return row;
 }
 
 const subscriptionNotFound = (uuid: string) =>
@@ -269,22 +283,23 @@ export async function updateSubscription(
   }
   if (unfit.length > 0) throw unprocessable('VALIDATION_ERROR', describe(unfit), unfit);
 
+  const row = await manageable(ctx, principal, organizationUuid, subscriptionUuid);
   if (changes.event_names) requireEventScopes(principal, changes.event_names);
-
-  const uuid = subscriptionUuid.toLowerCase();
-  const found = isUuidLike(uuid) && (await updateRow(ctx.db, organizationUuid, uuid, changes, ctx.clock.now()));
-  if (!found) throw subscriptionNotFound(subscriptionUuid);
+  if (!(await updateRow(ctx.db, organizationUuid, row.uuid, changes, ctx.clock.now()))) throw subscriptionNotFound(subscriptionUuid);
 }
 
 /** Deletes a subscription (204), or 404 SUBSCRIPTION_NOT_FOUND. Its pending deliveries are cancelled. */
-export async function deleteSubscription(ctx: DomainContext, organizationUuid: string, subscriptionUuid: string): Promise<void> {
-  const uuid = subscriptionUuid.toLowerCase();
-  const found = isUuidLike(uuid) && (await deleteRow(ctx.db, organizationUuid, uuid, ctx.clock.now(), 'deleted through the API'));
-  if (!found) throw subscriptionNotFound(subscriptionUuid);
+export async function deleteSubscription(
+  ctx: DomainContext,
+  principal: Principal,
+  organizationUuid: string,
+  subscriptionUuid: string,
+): Promise<void> {
+  const row = await manageable(ctx, principal, organizationUuid, subscriptionUuid);
+  if (!(await deleteRow(ctx.db, organizationUuid, row.uuid, ctx.clock.now(), 'deleted through the API'))) {
+    throw subscriptionNotFound(subscriptionUuid);
+  }
 }
-
-// Any RFC 4122 layout (the column is uuid-typed: anything else could not be stored).
-const isUuidLike = (s: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(s);
 
 function describe(violations: Violation[]): string {
   return violations.map((v) => `${v.propertyName} ${v.developerMessage}`).join('; ');

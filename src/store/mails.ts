@@ -1,4 +1,5 @@
 import type { Queryable } from './db.js';
+import { storableText } from './text.js';
 
 export interface MailRow {
   id: number;
@@ -19,12 +20,16 @@ export interface MailRow {
  * crashes is tried again, at most `maxAttempts` times. skip locked keeps two workers
  * from sending one mail at once.
  */
-export async function claimMails(q: Queryable, limit: number, maxAttempts: number): Promise<MailRow[]> {
+export async function claimMails(q: Queryable, limit: number, maxAttempts: number, now: Date): Promise<MailRow[]> {
+  // The claim also pushes next_attempt_at out (a lease): a sender that dies mid-send
+  // leaves the mail to be tried again later, not at once by another worker.
   const r = await q.query<MailRow>(
-    `update mails set attempts = attempts + 1
-      where id in (select id from mails where sent_at is null and attempts < $2 order by id limit $1 for update skip locked)
+    `update mails set attempts = attempts + 1, next_attempt_at = $3::timestamptz + interval '5 minutes'
+      where id in (select id from mails
+                    where sent_at is null and attempts < $2 and next_attempt_at <= $3
+                    order by next_attempt_at, id limit $1 for update skip locked)
      returning *`,
-    [limit, maxAttempts],
+    [limit, maxAttempts, now],
   );
   return r.rows;
 }
@@ -33,8 +38,9 @@ export async function markMailSent(q: Queryable, id: number, at: Date): Promise<
   await q.query('update mails set sent_at = $2, last_error = null where id = $1', [id, at]);
 }
 
-export async function markMailFailed(q: Queryable, id: number, error: string): Promise<void> {
-  await q.query('update mails set last_error = $2 where id = $1', [id, error.slice(0, 1000)]);
+/** Records a failed send; the next try comes after retryAt. */
+export async function markMailFailed(q: Queryable, id: number, error: string, retryAt: Date): Promise<void> {
+  await q.query('update mails set last_error = $2, next_attempt_at = $3 where id = $1', [id, storableText(error).slice(0, 1000), retryAt]);
 }
 
 export async function listMails(q: Queryable, opts: { organizationUuid?: string; limit: number }): Promise<MailRow[]> {

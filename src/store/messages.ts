@@ -32,9 +32,9 @@ export async function findSubscriptionForLog(
   organizationUuid: string,
   uuid: string,
   includeDeleted: boolean,
-): Promise<{ id: number; event_names: string[]; deleted_at: Date | null } | undefined> {
-  const r = await q.query<{ id: number; event_names: string[]; deleted_at: Date | null }>(
-    `select id, event_names, deleted_at from subscriptions
+): Promise<{ id: number; event_names: string[]; livemode: boolean; deleted_at: Date | null } | undefined> {
+  const r = await q.query<{ id: number; event_names: string[]; livemode: boolean; deleted_at: Date | null }>(
+    `select id, event_names, livemode, deleted_at from subscriptions
       where organization_uuid = $1 and uuid = $2 and ($3 or deleted_at is null)
       order by (deleted_at is null) desc, id desc limit 1`,
     [organizationUuid, uuid, includeDeleted],

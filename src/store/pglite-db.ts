@@ -44,7 +44,7 @@ export async function makePgliteDb(dataDir: string | null): Promise<Db> {
       for (const c of batch) for (const cb of local.get(c) ?? []) cb('');
     });
   };
-  const root = wrap(pg, new Set()) // statements outside a transaction: nothing to notify on commit;
+  const root = wrap(pg, new Set()); // statements outside a transaction: nothing to notify on commit
   let closed = false;
   return {
     kind: 'pglite',

@@ -40,34 +40,63 @@ export async function makePostgresDb(url: string, options: PostgresDbOptions): P
 
   const listeners = new Map<string, Set<(payload: string) => void>>();
   let listenClient: pg.Client | undefined;
+  let connecting: Promise<pg.Client> | undefined;
+  let reconnectTimer: NodeJS.Timeout | undefined;
   let closed = false;
 
-  async function connectListener(): Promise<pg.Client> {
-    const client = new pg.Client({ connectionString: url, types });
-    client.on('notification', (msg) => {
-      for (const cb of listeners.get(msg.channel) ?? []) cb(msg.payload ?? '');
+  /** The one LISTEN connection: connected once, however many callers ask at the same time. */
+  function ensureListener(): Promise<pg.Client> {
+    if (listenClient) return Promise.resolve(listenClient);
+    connecting ??= (async () => {
+      const client = new pg.Client({ connectionString: url, types });
+      client.on('notification', (msg) => {
+        for (const cb of listeners.get(msg.channel) ?? []) cb(msg.payload ?? '');
+      });
+      client.on('error', (err) => lost(client, err));
+      client.on('end', () => lost(client));
+      try {
+        await client.connect();
+        for (const channel of listeners.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      } catch (err) {
+        client.end().catch(() => {});
+        throw err;
+      }
+      listenClient = client;
+      return client;
+    })().finally(() => {
+      connecting = undefined;
     });
-    client.on('error', (err) => {
-      options.onIdleError?.(err);
-      listenClient = undefined;
-      // Reconnect and re-subscribe: a lost LISTEN connection must not silence wake-ups
-      // (the workers' poll still finds the work meanwhile).
-      if (!closed) setTimeout(() => void resubscribe(), 1000).unref();
-    });
-    await client.connect();
-    return client;
+    return connecting;
   }
 
-  async function resubscribe(): Promise<void> {
-    if (closed || listenClient) return;
-    try {
-      listenClient = await connectListener();
-      for (const channel of listeners.keys()) await listenClient.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
-    } catch (err) {
-      options.onIdleError?.(err as Error);
-      listenClient = undefined;
-      if (!closed) setTimeout(() => void resubscribe(), 1000).unref();
-    }
+  /**
+   * The LISTEN connection went away: reconnect and re-subscribe, so lost connections do
+   * not silence wake-ups. Errors of a client that is no longer the current one (pg emits
+   * more than one when a backend is terminated) are ignored.
+   */
+  function lost(client: pg.Client, err?: Error): void {
+    if (client !== listenClient) return;
+    listenClient = undefined;
+    client.end().catch(() => {});
+    if (err) options.onIdleError?.(err);
+    if (!closed) scheduleReconnect();
+  }
+
+  function scheduleReconnect(): void {
+    if (reconnectTimer || closed) return;
+    reconnectTimer = setTimeout(() => {
+      reconnectTimer = undefined;
+      ensureListener()
+        .then(() => {
+          // Wake-ups sent while disconnected were missed: wake every listener once.
+          for (const set of listeners.values()) for (const cb of set) cb('');
+        })
+        .catch((e: Error) => {
+          options.onIdleError?.(e);
+          scheduleReconnect();
+        });
+    }, 1000);
+    reconnectTimer.unref();
   }
 
   // NOTIFY inside each transaction serialized commits on PostgreSQL's notify-queue lock
@@ -88,7 +117,7 @@ export async function makePostgresDb(url: string, options: PostgresDbOptions): P
       }
     });
   };
-  const root = wrap(pool, new Set()) // statements outside a transaction: nothing to notify on commit;
+  const root = wrap(pool, new Set()); // statements outside a transaction: nothing to notify on commit
   return {
     kind: 'postgres',
     query: root.query,
@@ -110,12 +139,12 @@ export async function makePostgresDb(url: string, options: PostgresDbOptions): P
     },
     exec: root.exec,
     async listen(channel, onNotify) {
-      listenClient ??= await connectListener();
+      const client = await ensureListener();
       let set = listeners.get(channel);
       if (!set) {
         set = new Set();
         listeners.set(channel, set);
-        await listenClient.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+        await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
       }
       set.add(onNotify);
       return async () => {
@@ -125,6 +154,8 @@ export async function makePostgresDb(url: string, options: PostgresDbOptions): P
     async close() {
       if (closed) return;
       closed = true;
+      if (reconnectTimer) clearTimeout(reconnectTimer);
+      await connecting?.catch(() => undefined);
       await listenClient?.end().catch(() => {});
       await pool.end();
     },

@@ -46,6 +46,7 @@ export async function insertSubscription(q: Queryable, s: NewSubscriptionRow): P
   return r.rows[0]!;
 }
 
+/** The live subscription with this uuid in the organization, whatever its mode (uuids are unique per organization). */
 export async function findLiveSubscription(q: Queryable, organizationUuid: string, uuid: string): Promise<SubscriptionRow | undefined> {
   const r = await q.query<SubscriptionRow>(
     'select * from subscriptions where organization_uuid = $1 and uuid = $2 and deleted_at is null',
@@ -54,10 +55,11 @@ export async function findLiveSubscription(q: Queryable, organizationUuid: strin
   return r.rows[0];
 }
 
-export async function listLiveSubscriptions(q: Queryable, organizationUuid: string): Promise<SubscriptionRow[]> {
+/** The organization's live subscriptions of one mode (test or live). */
+export async function listLiveSubscriptions(q: Queryable, organizationUuid: string, livemode: boolean): Promise<SubscriptionRow[]> {
   const r = await q.query<SubscriptionRow>(
-    'select * from subscriptions where organization_uuid = $1 and deleted_at is null order by created_at, id',
-    [organizationUuid],
+    'select * from subscriptions where organization_uuid = $1 and livemode = $2 and deleted_at is null order by created_at, id',
+    [organizationUuid, livemode],
   );
   return r.rows;
 }

@@ -371,6 +371,29 @@ for (const backend of testDatabases()) {
         const sub = await existing();
         await expectError(await asCredential(h, null)('PUT', `/organizations/self/subscriptions/${sub.uuid}`, {}), 401);
       });
+
+      it("403 when the credential lacks the scope of the subscription's current events: it cannot redirect them", async () => {
+        const sub = await existing({ eventNames: ['PaymentCreated'] });
+        await expectError(
+          await asCredential(h, productsOnly)('PUT', `/organizations/self/subscriptions/${sub.uuid}`, { destination: 'https://attacker.example/hook' }),
+          403,
+          'INSUFFICIENT_SCOPE',
+        );
+        assert.equal((await current(sub.uuid)).destination, receiver.url);
+        await expectError(await asCredential(h, productsOnly)('DELETE', `/organizations/self/subscriptions/${sub.uuid}`), 403, 'INSUFFICIENT_SCOPE');
+        assert.ok(await current(sub.uuid), 'still there');
+      });
+
+      it('a test-mode credential neither sees nor changes live subscriptions', async () => {
+        const sub = await existing();
+        const testMode = await createCredential(h, ALL_SCOPES, { organizationUuid: all.organizationUuid, livemode: false });
+        const t = asCredential(h, testMode);
+        const list = (await (await t('GET', '/organizations/self/subscriptions')).json()) as { uuid: string }[];
+        assert.ok(!list.some((x) => x.uuid === sub.uuid));
+        await expectError(await t('PUT', `/organizations/self/subscriptions/${sub.uuid}`, { eventNames: [] }), 404, 'SUBSCRIPTION_NOT_FOUND');
+        await expectError(await t('DELETE', `/organizations/self/subscriptions/${sub.uuid}`), 404, 'SUBSCRIPTION_NOT_FOUND');
+        assert.deepEqual((await current(sub.uuid)).eventNames, ['ProductUpdated']);
+      });
     });
 
     describe('delete: DELETE /organizations/{organizationUuid}/subscriptions/{subscriptionUuid}', () => {

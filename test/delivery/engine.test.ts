@@ -238,6 +238,7 @@ for (const backend of testDatabases()) {
           assert.deepEqual(b.data, data);
         }
         assert.equal(new Set(bodies.map((b) => b.attemptId)).size, 3);
+        assert.match(messageId, /^[0-9a-f]{24}$/, 'an Inventory event id is an ObjectId');
         assert.equal(got[0]!.headers['webhook-id'], messageId);
         env.receiver.respondWith(200);
       });
@@ -357,6 +358,10 @@ for (const backend of testDatabases()) {
           const call = asCredential(env.h, env.cred);
           const list = (await (await call('GET', '/organizations/self/subscriptions')).json()) as { uuid: string; status: string }[];
           assert.equal(list.find((s) => s.uuid === sub.uuid)?.status, 'FAILING');
+          // Two deliveries exhausted their schedule: one warning and ONE final mail, not one per delivery.
+          await env.smtp.waitFor(2);
+          await new Promise((r) => setTimeout(r, 100));
+          assert.deepEqual(env.smtp.messages.map((m) => (/exhausted/.test(m.subject) ? 'exhausted' : 'failing')), ['failing', 'exhausted']);
           const undelivered = (await (await call('GET', `/organizations/self/subscriptions/${sub.uuid}/messages?state=undelivered`)).json()) as {
             messages: unknown[];
           };
@@ -396,6 +401,62 @@ for (const backend of testDatabases()) {
         } finally {
           await env.stop();
         }
+      });
+    });
+
+    describe('hostile answers and broken dependencies', () => {
+      let env: Env;
+      before(async () => {
+        env = await setup(backend);
+      });
+      after(() => env.stop());
+
+      it('an answer holding NUL bytes is recorded (as U+FFFD) and does not hold back other deliveries', async () => {
+        const sub = await env.subscribe('nul', ['PaymentCreated']);
+        await env.subscribe('fine', ['PaymentCreated']);
+        env.receiver.reset();
+        env.receiver.respondWith((req) => ({ status: 200, body: tagOf(req) === 'nul' ? 'ok\u0000\u0000bytes' : 'ok' }));
+        const ids: string[] = [];
+        for (let i = 0; i < 5; i++) ids.push(((await (await env.publish('PaymentCreated', { n: i })).json()) as { messageId: string }).messageId);
+        await env.settle();
+        const log = (await (await asCredential(env.h, env.cred)('GET', `/organizations/self/subscriptions/${sub.uuid}/messages/${ids[0]}/attempts`)).json()) as {
+          message: { state: string };
+          attempts: { responseExcerpt: string }[];
+        };
+        assert.equal(log.message.state, 'delivered');
+        assert.equal(log.attempts[0]!.responseExcerpt, 'ok\ufffd\ufffdbytes');
+        const pending = await env.h.db.query<{ n: number }>(`select count(*) as n from deliveries where state = 'pending'`);
+        assert.equal(pending.rows[0]!.n, 0, 'every delivery of the batch was recorded');
+        env.receiver.respondWith(200);
+      });
+
+      it('the attempt log answers 404, not 500, for a subscription uuid that is not a uuid', async () => {
+        const res = await asCredential(env.h, env.cred)('GET', `/organizations/self/subscriptions/${'-'.repeat(36)}/messages`);
+        assert.equal(res.status, 404);
+      });
+
+      it('deliveries left pending for a deleted subscription are never sent, and are cancelled', async () => {
+        const sub = await env.subscribe('orphan', ['PaymentCreated']);
+        env.receiver.reset();
+        // The race: an event fanned out to the subscription as it was being deleted.
+        await env.h.db.transaction(async (tx) => {
+          await tx.query(`update subscriptions set deleted_at = $2 where uuid = $1`, [sub.uuid, env.clock.now()]);
+        });
+        await env.publish('PaymentCreated', { n: 1 }); // fans out to live subscriptions only
+        const ev = await env.h.db.query<{ id: number }>(`select id from events order by id desc limit 1`);
+        await env.h.db.query(
+          `insert into deliveries (event_id, subscription_id, state, next_attempt_at, created_at)
+           select $1, id, 'pending', $2, $2 from subscriptions where uuid = $3`,
+          [ev.rows[0]!.id, env.clock.now(), sub.uuid],
+        );
+        await env.settle();
+        assert.ok(!env.receiver.requests.some((r) => tagOf(r) === 'orphan'), 'sent to a deleted subscription');
+        await env.h.worker!.poll();
+        const rows = await env.h.db.query<{ state: string }>(
+          `select d.state from deliveries d join subscriptions s on s.id = d.subscription_id where s.uuid = $1`,
+          [sub.uuid],
+        );
+        assert.deepEqual(rows.rows.map((r) => r.state), ['cancelled']);
       });
     });
 
@@ -469,6 +530,32 @@ for (const backend of testDatabases()) {
     });
   });
 }
+
+describe('mail when the SMTP server is down', () => {
+  it('is not marked sent; it is tried again later, and sent once the server is back', async () => {
+    const env = await setup(testDatabases()[0]!);
+    try {
+      await env.subscribe('down', ['PaymentCreated']);
+      const smtpUrl = env.smtp.url;
+      await env.smtp.close(); // the server goes away
+      env.receiver.respondWith(500);
+      await env.publish('PaymentCreated', { n: 1 });
+      await env.settle();
+      await env.h.mailSender!.flush();
+      const mails = (await (await env.h.admin('/admin/mails')).json()) as { sent: string | null; lastError: string | null }[];
+      assert.equal(mails.length, 1);
+      assert.equal(mails[0]!.sent, null);
+      assert.ok(mails[0]!.lastError, 'the failure is recorded');
+      const row = await env.h.db.query<{ attempts: number; next_attempt_at: Date }>('select attempts, next_attempt_at from mails');
+      assert.equal(row.rows[0]!.attempts, 1);
+      assert.equal(row.rows[0]!.next_attempt_at.getTime(), env.clock.now().getTime() + 60_000, 'the next try comes a minute later');
+      assert.ok(smtpUrl);
+    } finally {
+      await env.h.stop();
+      await env.receiver.close();
+    }
+  });
+});
 
 describe('mail without SMTP', () => {
   it('is kept in the store and listed by GET /admin/mails', async () => {

@@ -191,7 +191,8 @@ describe('resolveDestination', () => {
     assert.equal(r.ok, false);
     if (!r.ok) {
       assert.equal(r.errorClass, 'unsafe_destination');
-      assert.match(r.message, /localhost resolves to a forbidden address/);
+      assert.match(r.message, /localhost resolves to a non-public address/);
+      assert.doesNotMatch(r.message, /127\.0\.0\.1|::1/, "the internal address is not revealed");
     }
   });
   it('reports DNS failure for a name that does not exist', async () => {

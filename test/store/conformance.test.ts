@@ -164,6 +164,33 @@ for (const backend of testDatabases()) {
 }
 
 if (process.env.HERALD_TEST_DATABASE_URL) {
+  describe('store: PostgreSQL LISTEN connection', () => {
+    it('survives its backend being terminated: reconnects, re-subscribes, and keeps waking listeners', async () => {
+      const created = await createPostgresDatabase();
+      const db = await makePostgresDb(created.url, { poolSize: 2 });
+      try {
+        const got: string[] = [];
+        await db.listen('herald_reconnect', (p) => got.push(p));
+        const killed = await db.query<{ n: number }>(
+          `select count(pg_terminate_backend(pid)) as n from pg_stat_activity
+            where datname = current_database() and query like 'LISTEN%'`,
+        );
+        assert.equal(killed.rows[0]!.n, 1);
+        await waitFor(() => got.length >= 1, 5000); // the reconnect wakes every listener once
+        got.length = 0;
+        await db.transaction(async (tx) => tx.notifyOnCommit('herald_reconnect'));
+        await waitFor(() => got.length >= 1, 3000);
+        const listening = await db.query<{ n: number }>(
+          `select count(*) as n from pg_stat_activity where datname = current_database() and query like 'LISTEN%'`,
+        );
+        assert.equal(listening.rows[0]!.n, 1, 'exactly one LISTEN connection after the reconnect');
+      } finally {
+        await db.close();
+        await created.drop();
+      }
+    });
+  });
+
   describe('store: PostgreSQL with several processes', () => {
     it('applies each migration once when many processes start at the same time', async () => {
       const created = await createPostgresDatabase();

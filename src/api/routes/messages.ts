@@ -58,6 +58,7 @@ export default async function messageRoutes(app: FastifyInstance, opts: { ctx: D
       organizationUuid: resolveOrganizationUuid(req, p.organizationUuid),
       subscriptionUuid: p.subscriptionUuid,
       includeDeleted: false,
+      livemode: principalOf(req).livemode,
     };
     requireScopes(principalOf(req), await scopesForLog(ctx, s));
     return s;

@@ -143,7 +143,7 @@ export default async function subscriptionRoutes(app: FastifyInstance, opts: { c
     },
     async (req) => {
       const org = resolveOrganizationUuid(req, (req.params as { organizationUuid: string }).organizationUuid);
-      return listSubscriptions(ctx, org);
+      return listSubscriptions(ctx, principalOf(req), org);
     },
   );
 
@@ -183,7 +183,7 @@ export default async function subscriptionRoutes(app: FastifyInstance, opts: { c
   const remove = async (req: FastifyRequest, reply: { status(code: number): { send(): unknown } }) => {
     const { organizationUuid, subscriptionUuid } = req.params as { organizationUuid: string; subscriptionUuid: string };
     const org = resolveOrganizationUuid(req, organizationUuid);
-    await deleteSubscription(ctx, org, subscriptionUuid);
+    await deleteSubscription(ctx, principalOf(req), org, subscriptionUuid);
     return reply.status(204).send();
   };
   const deleteSchema = (summary: string) => ({

@@ -138,5 +138,6 @@ export async function deleteApiKey(ctx: DomainContext, organizationUuid: string,
       onlyCreatedBy: apiKeyRef(row.id),
     });
   });
-  identityStateOf(ctx).credentials.forget(apiKeyRef(apiKeyId));
+  // The row's id, not the path's spelling: the cache is keyed by the canonical (lower-case) uuid.
+  identityStateOf(ctx).credentials.forget(apiKeyRef(apiKeyId.toLowerCase()));
 }

@@ -153,5 +153,5 @@ export async function removeAppConnection(ctx: DomainContext, organizationUuid: 
       livemode: row.livemode,
     });
   });
-  identityStateOf(ctx).credentials.forget(appConnectionRef(connectionId));
+  identityStateOf(ctx).credentials.forget(appConnectionRef(connectionId.toLowerCase()));
 }

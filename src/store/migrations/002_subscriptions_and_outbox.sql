@@ -24,6 +24,8 @@ create table subscriptions (
   -- When the current failing period began, and whether its warning mail went out.
   failing_since timestamptz,
   failing_warned boolean not null default false,
+  -- Whether this failing period's "retries exhausted" mail went out (keep mode sends one).
+  exhausted_warned boolean not null default false,
   deleted_at timestamptz,
   deleted_reason text
 );
@@ -97,6 +99,8 @@ create table mails (
   created_at timestamptz not null,
   sent_at timestamptz,
   attempts integer not null default 0,
+  -- A failed send waits before the next try (1, 2, 4, 8 minutes).
+  next_attempt_at timestamptz not null,
   last_error text
 );
-create index mails_unsent on mails (id) where sent_at is null;
+create index mails_unsent on mails (next_attempt_at) where sent_at is null;

@@ -26,6 +26,7 @@ with candidates as (
   join subscriptions s on s.id = d.subscription_id
   where d.state = 'pending'
     and d.next_attempt_at <= $1
+    and s.deleted_at is null
     and s.destination_origin <> all ($8::text[])
   order by d.next_attempt_at, d.id
   limit $4

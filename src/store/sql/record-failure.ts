@@ -1,4 +1,5 @@
 import type { Queryable } from '../db.js';
+import { storableText, storableTextOrNull } from '../text.js';
 
 /**
  * The statements of a failed attempt, run by delivery/record.ts in one transaction.
@@ -21,23 +22,39 @@ export async function insertAttempt(q: Queryable, a: AttemptRecord): Promise<voi
   await q.query(
     `insert into attempts (delivery_id, attempt_id, started_at, latency_ms, outcome, status_code, error_class, error_message, response_excerpt)
      values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-    [a.deliveryId, a.attemptId, a.startedAt, Math.round(a.latencyMs), a.outcome, a.statusCode, a.errorClass, a.errorMessage, a.excerpt],
+    [
+      a.deliveryId,
+      a.attemptId,
+      a.startedAt,
+      Math.round(a.latencyMs),
+      a.outcome,
+      a.statusCode,
+      a.errorClass,
+      storableTextOrNull(a.errorMessage),
+      storableTextOrNull(a.excerpt),
+    ],
   );
+}
+
+/** A worker's claim of a delivery: who, and which attempt. A result counts only while it still holds. */
+export interface Lease {
+  deliveryId: number;
+  workerId: string;
+  attempt: number;
 }
 
 /** Schedules the next attempt, if this worker still holds the lease. */
 export async function scheduleRetry(
   q: Queryable,
-  deliveryId: number,
-  workerId: string,
+  lease: Lease,
   at: Date,
   status: number | null,
   error: string,
 ): Promise<boolean> {
   const r = await q.query(
     `update deliveries set next_attempt_at = $3, leased_by = null, last_status = $4, last_error = $5
-      where id = $1 and state = 'pending' and leased_by = $2`,
-    [deliveryId, workerId, at, status, error],
+      where id = $1 and state = 'pending' and leased_by = $2 and attempts = $6`,
+    [lease.deliveryId, lease.workerId, at, status, storableText(error), lease.attempt],
   );
   return r.rowCount > 0;
 }
@@ -45,27 +62,29 @@ export async function scheduleRetry(
 /** Gives a delivery up (schedule exhausted, or 410 Gone), if this worker still holds the lease. */
 export async function failDelivery(
   q: Queryable,
-  deliveryId: number,
-  workerId: string,
+  lease: Lease,
   at: Date,
   status: number | null,
   error: string,
 ): Promise<boolean> {
   const r = await q.query(
     `update deliveries set state = 'failed', finished_at = $3, leased_by = null, last_status = $4, last_error = $5
-      where id = $1 and state = 'pending' and leased_by = $2`,
-    [deliveryId, workerId, at, status, error],
+      where id = $1 and state = 'pending' and leased_by = $2 and attempts = $6`,
+    [lease.deliveryId, lease.workerId, at, status, storableText(error), lease.attempt],
   );
   return r.rowCount > 0;
 }
 
 export interface FailingSubscription {
+  id: number;
   uuid: string;
   organization_uuid: string;
   destination: string;
   contact_email: string;
   /** Whether this failing period's warning mail went out before this failure. */
   was_warned: boolean;
+  /** Whether this failing period's "retries exhausted" mail went out already. */
+  exhausted_warned: boolean;
   was_status: 'ACTIVE' | 'FAILING';
 }
 
@@ -82,11 +101,16 @@ export async function markFailing(q: Queryable, subscriptionId: number, now: Dat
         set status = 'FAILING', failing_since = coalesce(s.failing_since, $2), failing_warned = true
        from before
       where s.id = before.id
-     returning s.uuid, s.organization_uuid, s.destination, s.contact_email,
+     returning s.id, s.uuid, s.organization_uuid, s.destination, s.contact_email, s.exhausted_warned,
                before.failing_warned as was_warned, before.status as was_status`,
     [subscriptionId, now],
   );
   return r.rows[0];
+}
+
+/** Notes that the failing period's "retries exhausted" mail went out. */
+export async function markExhaustedWarned(q: Queryable, subscriptionId: number): Promise<void> {
+  await q.query('update subscriptions set exhausted_warned = true where id = $1', [subscriptionId]);
 }
 
 /** Deletes a subscription (the row stays for its history) and cancels its pending deliveries. */
@@ -117,8 +141,8 @@ export interface NewMail {
 
 export async function insertMail(q: Queryable, m: NewMail): Promise<number> {
   const r = await q.query<{ id: number }>(
-    `insert into mails (organization_uuid, subscription_uuid, kind, to_address, subject, body, created_at)
-     values ($1, $2, $3, $4, $5, $6, $7) returning id`,
+    `insert into mails (organization_uuid, subscription_uuid, kind, to_address, subject, body, created_at, next_attempt_at)
+     values ($1, $2, $3, $4, $5, $6, $7, $7) returning id`,
     [m.organizationUuid, m.subscriptionUuid, m.kind, m.to, m.subject, m.body, m.createdAt],
   );
   return r.rows[0]!.id;
