@@ -7,7 +7,7 @@ import type { Logger } from '../logger.js';
 import type { Db } from '../store/db.js';
 import { claimDeliveries, originOf, type ClaimedDelivery } from '../store/sql/claim-deliveries.js';
 import { recordSuccesses, type SuccessRecord } from '../store/sql/record-successes.js';
-import { cancelOrphans, releaseLeases } from '../store/sql/leases.js';
+import { cancelLeased, releaseLeases } from '../store/sql/leases.js';
 import { decide } from './decide.js';
 import type { DeliveryMetrics } from './metrics.js';
 import { prepare } from './prepare.js';
@@ -37,8 +37,6 @@ export interface Worker {
   readonly id: string;
   /** Looks for due work now (tests call it after moving a manual clock). */
   wake(): void;
-  /** The poll tick: sweeps deliveries of deleted subscriptions, then wakes (tests call it). */
-  poll(): Promise<void>;
   /** Resolves when nothing is in flight or waiting to be recorded. */
   idle(): Promise<void>;
   /** Stops claiming, lets in-flight attempts finish and be recorded. */
@@ -111,6 +109,11 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
   }
 
   async function attempt(d: ClaimedDelivery): Promise<void> {
+    if (d.subscription_deleted) {
+      // Fanned out while the subscription was being deleted (possible on PostgreSQL).
+      await cancelLeased(db, { deliveryId: d.id, workerId: id, attempt: d.attempts }, clock.now());
+      return;
+    }
     const startedAt = clock.now();
     const req = prepare(d, startedAt);
     const result = await sender.send(req.url, req.body, req.headers);
@@ -235,18 +238,7 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
     if (released > 0) log.warn({ released }, 'released the leases of a previous process');
   }
   const unlisten = await db.listen(WAKE_CHANNEL, wake);
-  const onPoll = async () => {
-    // Deliveries fanned out to a subscription while it was being deleted (a race only
-    // PostgreSQL's concurrency allows) are not claimed; cancel them here.
-    try {
-      const n = await cancelOrphans(db, clock.now());
-      if (n > 0) log.info({ cancelled: n }, 'cancelled deliveries of deleted subscriptions');
-    } catch (err) {
-      log.warn({ err }, 'cancelling deliveries of deleted subscriptions failed');
-    }
-    wake();
-  };
-  const poll = setInterval(() => void onPoll(), config.pollIntervalMs);
+  const poll = setInterval(wake, config.pollIntervalMs);
   poll.unref();
   wake();
   log.info({ workerId: id, concurrency: config.workerConcurrency }, 'delivery worker started');
@@ -254,7 +246,6 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
   return {
     id,
     wake,
-    poll: onPoll,
     idle: () =>
       new Promise<void>((resolve) => {
         idleWaiters.push(resolve);

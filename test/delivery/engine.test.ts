@@ -451,7 +451,6 @@ for (const backend of testDatabases()) {
         );
         await env.settle();
         assert.ok(!env.receiver.requests.some((r) => tagOf(r) === 'orphan'), 'sent to a deleted subscription');
-        await env.h.worker!.poll();
         const rows = await env.h.db.query<{ state: string }>(
           `select d.state from deliveries d join subscriptions s on s.id = d.subscription_id where s.uuid = $1`,
           [sub.uuid],

@@ -13,6 +13,10 @@ import type { Queryable } from '../db.js';
  *   in the scan ($5), and at most $7 - in-flight rows per origin are taken ($5/$6), so a
  *   slow destination with a long backlog cannot take every slot.
  * - attempts is incremented at claim: an attempt cut short by a crash still counts.
+ * - A row of a deleted subscription (fanned out while it was being deleted) comes back
+ *   flagged, and the worker cancels it instead of sending. Filtering such rows in the
+ *   scan instead changed the plan: claims took 10-14 ms instead of 5-8 ms with 10,000
+ *   due rows on PostgreSQL (drain 2,000-2,500/s instead of 3,000/s).
  *
  * The deliveries_due partial index, in claim order (next_attempt_at, id), serves the
  * scan: a claim reads the first due rows and stops. Before that index (and the stored
@@ -26,7 +30,6 @@ with candidates as (
   join subscriptions s on s.id = d.subscription_id
   where d.state = 'pending'
     and d.next_attempt_at <= $1
-    and s.deleted_at is null
     and s.destination_origin <> all ($8::text[])
   order by d.next_attempt_at, d.id
   limit $4
@@ -47,7 +50,8 @@ with candidates as (
 )
 select c.id, c.attempts,
        e.organization_uuid, e.event_name, e.message_id, e.payload::text as payload, e.livemode, e.created_at,
-       s.id as subscription_id, s.uuid as subscription_uuid, s.destination, s.signing_key
+       s.id as subscription_id, s.uuid as subscription_uuid, s.destination, s.signing_key,
+       s.deleted_at is not null as subscription_deleted
 from claimed c
 join events e on e.id = c.event_id
 join subscriptions s on s.id = c.subscription_id
@@ -69,6 +73,8 @@ export interface ClaimedDelivery {
   subscription_uuid: string;
   destination: string;
   signing_key: string;
+  /** The subscription was deleted after this delivery was fanned out: cancel, don't send. */
+  subscription_deleted: boolean;
 }
 
 export interface ClaimOptions {

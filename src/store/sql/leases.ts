@@ -12,18 +12,11 @@ export async function releaseLeases(q: Queryable, now: Date): Promise<number> {
   return r.rowCount;
 }
 
-/**
- * Cancels due deliveries of deleted subscriptions. Deleting a subscription cancels its
- * pending deliveries, but on PostgreSQL an event committing at the same moment can
- * still fan out to it; the claim skips those rows and this sweep closes them.
- */
-export async function cancelOrphans(q: Queryable, now: Date): Promise<number> {
-  const r = await q.query(
-    `update deliveries d set state = 'cancelled', finished_at = $1, leased_by = null
-       from subscriptions s
-      where s.id = d.subscription_id and s.deleted_at is not null
-        and d.state = 'pending' and d.next_attempt_at <= $1`,
-    [now],
+/** Cancels one claimed delivery, if this worker still holds it for this attempt. */
+export async function cancelLeased(q: Queryable, lease: { deliveryId: number; workerId: string; attempt: number }, now: Date): Promise<void> {
+  await q.query(
+    `update deliveries set state = 'cancelled', finished_at = $4, leased_by = null
+      where id = $1 and state = 'pending' and leased_by = $2 and attempts = $3`,
+    [lease.deliveryId, lease.workerId, lease.attempt, now],
   );
-  return r.rowCount;
 }
