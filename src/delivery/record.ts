@@ -7,9 +7,9 @@ import {
   insertMail,
   markExhaustedWarned,
   markFailing,
-  retireSubscription,
   scheduleRetry,
 } from '../store/sql/record-failure.js';
+import { retireSubscription } from '../store/subscriptions.js';
 import type { ClaimedDelivery } from '../store/sql/claim-deliveries.js';
 import type { Decision } from './decide.js';
 import { exhaustedMail, failingMail, goneMail, type FailureFacts } from './mails.js';

@@ -1,10 +1,10 @@
 import { randomInt } from 'node:crypto';
 import { badRequest, forbidden, HeraldError, notFound, unprocessable, type Violation } from '../errors.js';
 import {
-  deleteSubscription as deleteRow,
   findLiveSubscription,
   insertSubscription,
   listLiveSubscriptions,
+  retireSubscription,
   updateSubscription as updateRow,
   type SubscriptionChanges,
   type SubscriptionRow,
@@ -296,9 +296,8 @@ export async function deleteSubscription(
   subscriptionUuid: string,
 ): Promise<void> {
   const row = await manageable(ctx, principal, organizationUuid, subscriptionUuid);
-  if (!(await deleteRow(ctx.db, organizationUuid, row.uuid, ctx.clock.now(), 'deleted through the API'))) {
-    throw subscriptionNotFound(subscriptionUuid);
-  }
+  const { deleted } = await retireSubscription(ctx.db, row.id, ctx.clock.now(), 'deleted through the API');
+  if (!deleted) throw subscriptionNotFound(subscriptionUuid);
 }
 
 function describe(violations: Violation[]): string {

@@ -117,6 +117,18 @@ async function withNameClashAsConflict<T>(name: string, fn: () => Promise<T>): P
   }
 }
 
+/** The columns a client sets, from a validated input (the rest are the server's). */
+function clientFields(input: PaymentTerminalInput) {
+  return {
+    name: input.name,
+    protocol: input.protocol,
+    ip: input.ip,
+    location_id: input.locationId.toLowerCase(),
+    part_number: input.partNumber,
+    serial_number: input.serialNumber,
+  };
+}
+
 export async function createPaymentTerminal(ctx: DomainContext, actor: Actor, input: PaymentTerminalInput): Promise<PaymentTerminal> {
   validate(input);
   const now = ctx.clock.now();
@@ -129,12 +141,7 @@ export async function createPaymentTerminal(ctx: DomainContext, actor: Actor, in
         id: newObjectId(now),
         organization_uuid: actor.organizationUuid,
         account_id: accountId,
-        name: input.name,
-        protocol: input.protocol,
-        ip: input.ip,
-        location_id: input.locationId.toLowerCase(),
-        part_number: input.partNumber,
-        serial_number: input.serialNumber,
+        ...clientFields(input),
         created_by: actor.userObjectId,
         updated_by: actor.userObjectId,
         created_at: now,
@@ -167,12 +174,7 @@ export async function replacePaymentTerminal(
       const row = await updatePaymentTerminal(tx, {
         id,
         organization_uuid: actor.organizationUuid,
-        name: input.name,
-        protocol: input.protocol,
-        ip: input.ip,
-        location_id: input.locationId.toLowerCase(),
-        part_number: input.partNumber,
-        serial_number: input.serialNumber,
+        ...clientFields(input),
         updated_by: actor.userObjectId,
         updated_at: now,
       });

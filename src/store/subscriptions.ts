@@ -101,28 +101,28 @@ export async function updateSubscription(
 }
 
 /**
- * Deletes a live subscription: the row stays (deleted_at) so its messages and attempts
- * stay listed, and its pending deliveries are cancelled in the same statement.
+ * Deletes a live subscription, through the API or when delivery gives up on it: the row
+ * stays (deleted_at) so its messages and attempts stay listed, and its pending
+ * deliveries are cancelled in the same statement. `deleted` is false when it was
+ * already gone.
  */
-export async function deleteSubscription(
+export async function retireSubscription(
   q: Queryable,
-  organizationUuid: string,
-  uuid: string,
-  at: Date,
+  subscriptionId: number,
+  now: Date,
   reason: string,
-): Promise<boolean> {
-  const r = await q.query<{ id: number }>(
+): Promise<{ deleted: boolean; cancelled: number }> {
+  const r = await q.query<{ deleted: number; cancelled: number }>(
     `with gone as (
-       update subscriptions set deleted_at = $3, deleted_reason = $4
-        where organization_uuid = $1 and uuid = $2 and deleted_at is null
-       returning id
+       update subscriptions set deleted_at = $2, deleted_reason = $3 where id = $1 and deleted_at is null returning id
      ), cancelled as (
-       update deliveries d set state = 'cancelled', finished_at = $3, leased_by = null
+       update deliveries d set state = 'cancelled', finished_at = $2, leased_by = null
          from gone where d.subscription_id = gone.id and d.state = 'pending'
        returning 1
      )
-     select id, (select count(*) from cancelled) as cancelled from gone`,
-    [organizationUuid, uuid, at, reason],
+     select (select count(*) from gone) as deleted, (select count(*) from cancelled) as cancelled`,
+    [subscriptionId, now, reason],
   );
-  return r.rows.length > 0;
+  const row = r.rows[0]!;
+  return { deleted: row.deleted > 0, cancelled: row.cancelled };
 }

@@ -113,22 +113,6 @@ export async function markExhaustedWarned(q: Queryable, subscriptionId: number):
   await q.query('update subscriptions set exhausted_warned = true where id = $1', [subscriptionId]);
 }
 
-/** Deletes a subscription (the row stays for its history) and cancels its pending deliveries. */
-export async function retireSubscription(q: Queryable, subscriptionId: number, now: Date, reason: string): Promise<number> {
-  const r = await q.query<{ cancelled: number }>(
-    `with gone as (
-       update subscriptions set deleted_at = $2, deleted_reason = $3 where id = $1 and deleted_at is null returning id
-     ), cancelled as (
-       update deliveries d set state = 'cancelled', finished_at = $2, leased_by = null
-         from gone where d.subscription_id = gone.id and d.state = 'pending'
-       returning 1
-     )
-     select count(*) as cancelled from cancelled`,
-    [subscriptionId, now, reason],
-  );
-  return r.rows[0]?.cancelled ?? 0;
-}
-
 export interface NewMail {
   organizationUuid: string;
   subscriptionUuid: string;
