@@ -459,6 +459,64 @@ for (const backend of testDatabases()) {
       });
     });
 
+    describe('isolation and identity events', () => {
+      let env: Env;
+      before(async () => {
+        // Few slots, so that a destination without a cap would take them all.
+        env = await setup(backend, { workerConcurrency: 4, perDestinationConcurrency: 2 });
+      });
+      after(() => env.stop());
+
+      it('a slow destination does not delay deliveries to others', async () => {
+        const slow = await startReceiver();
+        try {
+          // Subscribe while the slow receiver still answers at once, then slow it down.
+          const res = await asCredential(env.h, env.cred)('POST', '/organizations/self/subscriptions', {
+            uuid: uuidv1(),
+            transportName: 'WEBHOOK',
+            eventNames: ['PaymentCreated'],
+            destination: slow.url,
+            contactEmail: 'slow@example.com',
+          });
+          assert.equal(res.status, 200);
+          await env.subscribe('fast', ['PaymentCreated']);
+          slow.reset();
+          env.receiver.reset();
+          slow.respondWith(() => ({ status: 200, delayMs: 300 }));
+          for (let i = 0; i < 20; i++) await env.publish('PaymentCreated', { n: i });
+          env.h.worker!.wake();
+          // The fast destination gets all 20 while the slow one, 2 at a time, has barely started.
+          await env.receiver.waitFor(20, 3000);
+          assert.ok(slow.requests.length <= 6, `the slow destination had ${slow.requests.length} requests`);
+          await env.settle();
+          assert.equal(slow.requests.length, 20, 'the slow destination still gets every message');
+        } finally {
+          await slow.close();
+        }
+      });
+
+      it('deleting an API key delivers PersonalAssertionDeleted to the subscriptions it created', async () => {
+        const key = await createCredential(env.h, ['READ:PRODUCT'], { organizationUuid: env.cred.organizationUuid });
+        const res = await asCredential(env.h, key)('POST', '/organizations/self/subscriptions', {
+          uuid: uuidv1(),
+          transportName: 'WEBHOOK',
+          eventNames: ['PersonalAssertionDeleted'],
+          destination: `${env.receiver.url}?s=assertion`,
+          contactEmail: 'k@example.com',
+        });
+        assert.equal(res.status, 200);
+        env.receiver.reset();
+        const del = await env.h.admin(`/admin/organizations/${env.cred.organizationUuid}/api-keys/${key.apiKeyId}`, { method: 'DELETE' });
+        assert.equal(del.status, 204);
+        await env.settle();
+        const got = events(env.receiver).filter((r) => tagOf(r) === 'assertion');
+        assert.equal(got.length, 1);
+        const body = got[0]!.json as { eventName: string; payload: string };
+        assert.equal(body.eventName, 'PersonalAssertionDeleted');
+        assert.equal((JSON.parse(body.payload) as { apiKeyId: string }).apiKeyId, key.apiKeyId);
+      });
+    });
+
     describe('what counts as a failure', () => {
       let env: Env;
       before(async () => {
