@@ -64,5 +64,10 @@ export function scopesNeeded(eventNames: readonly string[]): Scope[] {
   return [...new Set(types.map((e) => e.scope).filter((s): s is Scope => s !== null))];
 }
 
+/** The scopes of these events (empty: every event) that `held` lacks. */
+export function missingScopes(held: readonly Scope[], eventNames: readonly string[]): Scope[] {
+  return scopesNeeded(eventNames).filter((s) => !held.includes(s));
+}
+
 /** The Pusher API's test message, sent to a destination when a subscription is created. */
 export const TEST_MESSAGE_EVENT = 'TestMessage';

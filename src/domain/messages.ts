@@ -1,4 +1,4 @@
-import { conflict, notFound } from '../errors.js';
+import { conflict, forbidden, notFound } from '../errors.js';
 import {
   findMessage,
   findSubscriptionForLog,
@@ -9,11 +9,11 @@ import {
   type AttemptRow,
   type MessageRow,
 } from '../store/messages.js';
-import { scopesNeeded } from './catalog.js';
+import { missingScopes } from './catalog.js';
 import type { DomainContext } from './context.js';
 import { isUuid } from './ids.js';
 import { WAKE_CHANNEL } from './outbox.js';
-import type { Scope } from './scopes.js';
+import type { Principal } from './principal.js';
 
 /** The attempt log and resend ("undeliverables": resend one or all). */
 
@@ -68,22 +68,27 @@ export interface LogScope {
   subscriptionUuid: string;
   /** Admin: a deleted subscription's log stays readable. */
   includeDeleted: boolean;
-  /** A credential's mode: it reads only subscriptions of that mode. Undefined for the admin. */
-  livemode?: boolean;
+  /**
+   * The credential asking: it reaches only subscriptions of its mode whose events'
+   * scopes it holds. Undefined for the admin.
+   */
+  principal?: Principal;
 }
 
+/** The subscription the log is about, checked once: found, of the credential's mode, within its scopes. */
 async function subscriptionOf(ctx: DomainContext, s: LogScope) {
   const sub =
     isUuid(s.subscriptionUuid) && isUuid(s.organizationUuid)
       ? await findSubscriptionForLog(ctx.db, s.organizationUuid, s.subscriptionUuid.toLowerCase(), s.includeDeleted)
       : undefined;
-  if (!sub || (s.livemode !== undefined && sub.livemode !== s.livemode)) throw notFound('SUBSCRIPTION_NOT_FOUND', `no subscription ${s.subscriptionUuid} in this organization`);
+  if (!sub || (s.principal && sub.livemode !== s.principal.livemode)) {
+    throw notFound('SUBSCRIPTION_NOT_FOUND', `no subscription ${s.subscriptionUuid} in this organization`);
+  }
+  const missing = s.principal ? missingScopes(s.principal.scopes, sub.event_names) : [];
+  if (missing.length > 0) {
+    throw forbidden('INSUFFICIENT_SCOPE', `this subscription's messages need the scope${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
+  }
   return sub;
-}
-
-/** The scopes reading or resending a subscription's messages needs: the subscription's own. */
-export async function scopesForLog(ctx: DomainContext, s: LogScope): Promise<Scope[]> {
-  return scopesNeeded((await subscriptionOf(ctx, s)).event_names);
 }
 
 export type MessageFilter = 'all' | 'undelivered' | MessageRow['state'];

@@ -9,7 +9,7 @@ import {
   type SubscriptionChanges,
   type SubscriptionRow,
 } from '../store/subscriptions.js';
-import { isEventName, scopesNeeded } from './catalog.js';
+import { isEventName, missingScopes } from './catalog.js';
 import type { DomainContext } from './context.js';
 import { checkDestinationSyntax } from './destinations.js';
 import { isUuid, isUuidV1 } from './ids.js';
@@ -121,7 +121,7 @@ function destinationProblem(raw: unknown, allowInsecure: boolean): string | unde
 }
 
 function requireEventScopes(principal: Principal, eventNames: string[]): void {
-  const missing = scopesNeeded(eventNames).filter((s) => !principal.scopes.includes(s));
+  const missing = missingScopes(principal.scopes, eventNames);
   if (missing.length > 0) {
     const what = eventNames.length === 0 ? 'every event (empty eventNames)' : eventNames.join(', ');
     throw forbidden('INSUFFICIENT_SCOPE', `subscribing to ${what} needs the scope${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);

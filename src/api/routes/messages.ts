@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { DomainContext } from '../../domain/context.js';
-import { attemptsOf, messagesOf, resend, scopesForLog, type LogScope, type MessageFilter } from '../../domain/messages.js';
-import { principalOf, requireScopes, resolveOrganizationUuid } from '../plugins/auth.js';
+import { attemptsOf, messagesOf, resend, type LogScope, type MessageFilter } from '../../domain/messages.js';
+import { principalOf, resolveOrganizationUuid } from '../plugins/auth.js';
 import { errors } from '../schemas.js';
 
 const MessageSchema = Type.Object({
@@ -51,17 +51,15 @@ export default async function messageRoutes(app: FastifyInstance, opts: { ctx: D
   const tags = [admin ? 'admin' : 'attempt log'];
   const security: Record<string, string[]>[] = [{ [admin ? 'admin' : 'bearer']: [] }];
 
-  async function scopeOf(req: FastifyRequest): Promise<LogScope> {
+  function scopeOf(req: FastifyRequest): LogScope {
     const p = req.params as { organizationUuid: string; subscriptionUuid: string };
     if (admin) return { organizationUuid: p.organizationUuid, subscriptionUuid: p.subscriptionUuid, includeDeleted: true };
-    const s = {
+    return {
       organizationUuid: resolveOrganizationUuid(req, p.organizationUuid),
       subscriptionUuid: p.subscriptionUuid,
       includeDeleted: false,
-      livemode: principalOf(req).livemode,
+      principal: principalOf(req),
     };
-    requireScopes(principalOf(req), await scopesForLog(ctx, s));
-    return s;
   }
 
   app.get(
@@ -81,7 +79,7 @@ export default async function messageRoutes(app: FastifyInstance, opts: { ctx: D
     },
     async (req) => {
       const q = req.query as { state?: MessageFilter; limit?: number; before?: number };
-      return messagesOf(ctx, await scopeOf(req), { filter: q.state ?? 'all', limit: q.limit ?? 100, before: q.before });
+      return messagesOf(ctx, scopeOf(req), { filter: q.state ?? 'all', limit: q.limit ?? 100, before: q.before });
     },
   );
 
@@ -96,7 +94,7 @@ export default async function messageRoutes(app: FastifyInstance, opts: { ctx: D
         response: { 200: Type.Object({ message: MessageSchema, attempts: Type.Array(AttemptSchema) }), ...errors(401, 403, 404) },
       },
     },
-    async (req) => attemptsOf(ctx, await scopeOf(req), (req.params as { messageId: string }).messageId),
+    async (req) => attemptsOf(ctx, scopeOf(req), (req.params as { messageId: string }).messageId),
   );
 
   app.post(
@@ -110,7 +108,7 @@ export default async function messageRoutes(app: FastifyInstance, opts: { ctx: D
         response: { 202: Type.Object({ resent: Type.Integer() }), ...errors(401, 403, 404, 409) },
       },
     },
-    async (req, reply) => reply.status(202).send(await resend(ctx, await scopeOf(req), (req.params as { messageId: string }).messageId)),
+    async (req, reply) => reply.status(202).send(await resend(ctx, scopeOf(req), (req.params as { messageId: string }).messageId)),
   );
 
   app.post(
@@ -124,6 +122,6 @@ export default async function messageRoutes(app: FastifyInstance, opts: { ctx: D
         response: { 202: Type.Object({ resent: Type.Integer() }), ...errors(401, 403, 404, 409) },
       },
     },
-    async (req, reply) => reply.status(202).send(await resend(ctx, await scopeOf(req), null)),
+    async (req, reply) => reply.status(202).send(await resend(ctx, scopeOf(req), null)),
   );
 }
