@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { unauthorized } from '../../errors.js';
+import { bearerToken } from './bearer.js';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -16,8 +17,8 @@ export function requireAdminToken(app: FastifyInstance, adminToken: string | und
     }
     const header = req.headers.authorization;
     if (!header) throw unauthorized('UNAUTHORIZED', 'missing Authorization header: send "Bearer <admin token>"');
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!m) throw unauthorized('UNAUTHORIZED', 'malformed Authorization header: expected "Bearer <admin token>"');
-    if (!timingSafeEqual(digest(m[1]!), expected)) throw unauthorized('UNAUTHORIZED', 'invalid admin token');
+    const token = bearerToken(header);
+    if (token === undefined) throw unauthorized('UNAUTHORIZED', 'malformed Authorization header: expected "Bearer <admin token>"');
+    if (!timingSafeEqual(digest(token), expected)) throw unauthorized('UNAUTHORIZED', 'invalid admin token');
   });
 }

@@ -4,6 +4,7 @@ import { authenticateBearer } from '../../domain/identity/authenticate.js';
 import type { Principal } from '../../domain/principal.js';
 import type { Scope } from '../../domain/scopes.js';
 import { forbidden, HeraldError, unauthorized } from '../../errors.js';
+import { bearerToken } from './bearer.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -24,13 +25,13 @@ export function requireCredential(app: FastifyInstance, ctx: DomainContext): voi
       reply.header('www-authenticate', 'Bearer');
       throw unauthorized('UNAUTHORIZED', 'missing Authorization header: send "Bearer <access token or API key>"');
     }
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!m) {
+    const token = bearerToken(header);
+    if (token === undefined) {
       reply.header('www-authenticate', 'Bearer error="invalid_request"');
       throw unauthorized('UNAUTHORIZED', 'malformed Authorization header: expected "Bearer <access token or API key>"');
     }
     try {
-      req.principal = await authenticateBearer(ctx, m[1]!);
+      req.principal = await authenticateBearer(ctx, token);
     } catch (err) {
       // RFC 6750: a rejected bearer credential is invalid_token (the body says why).
       if (err instanceof HeraldError && err.kind === 'unauthorized') reply.header('www-authenticate', 'Bearer error="invalid_token"');
