@@ -3,6 +3,7 @@
  * and the headers that go with them. Building a body and signing it are separate
  * steps so that the body is fixed once and the signatures cover exactly those bytes.
  */
+import { TEST_MESSAGE_EVENT } from '../domain/catalog.js';
 import { newUuidV1 } from '../domain/ids.js';
 import { heraldSignature, pusherSignature, standardWebhooksHeaders } from './sign.js';
 
@@ -85,7 +86,7 @@ export function inventoryEnvelope(input: {
 export function testMessage(input: { organizationUuid: string; timestamp: Date; messageId?: string }): PusherEnvelope {
   return pusherEnvelope({
     organizationUuid: input.organizationUuid,
-    eventName: 'TestMessage',
+    eventName: TEST_MESSAGE_EVENT,
     messageId: input.messageId ?? newUuidV1(),
     payload: { data: 'payload' },
     timestamp: input.timestamp,
