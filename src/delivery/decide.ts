@@ -26,7 +26,7 @@ export function decide(input: DecideInput): Decision {
   if (result.ok) return { kind: 'delivered' };
   if (result.errorClass === 'http_status' && result.status === 410) return { kind: 'give_up', reason: 'gone' };
   const next = decideRetry({
-    schedule: [...input.schedule],
+    schedule: input.schedule,
     attemptsMade: input.attemptsMade,
     now: input.now,
     retryAfter: result.retryAfter ?? null,

@@ -119,7 +119,6 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
     const result = await sender.send(req.url, req.body, req.headers);
     const now = clock.now();
     metrics?.attemptLatency.observe(result.latencyMs / 1000);
-    const decision = decide({ result, attemptsMade: d.attempts, schedule: config.retrySchedule, now, random: deps.random });
     if (result.ok) {
       metrics?.attempts.inc({ outcome: 'delivered' });
       queueSuccess({
@@ -133,6 +132,7 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
       });
       return;
     }
+    const decision = decide({ result, attemptsMade: d.attempts, schedule: config.retrySchedule, now, random: deps.random });
     if (decision.kind === 'delivered') throw new Error('unreachable: a failed send cannot be delivered');
     metrics?.attempts.inc({ outcome: decision.kind === 'retry' ? 'retry' : decision.reason });
     const outcome = await recordFailure(
