@@ -28,7 +28,7 @@ import purchaseRoutes from './routes/purchases.js';
 import subscriptionRoutes from './routes/subscriptions.js';
 import tokenRoutes from './routes/token.js';
 import userRoutes from './routes/users.js';
-import { ErrorBodySchema } from './schemas.js';
+import { BetterezErrorBodySchema, ErrorBodySchema } from './schemas.js';
 
 /** Everything the HTTP API needs, passed in (no module singletons). */
 export interface AppDeps {
@@ -52,6 +52,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Errors are logged by the error handler; request bodies (which may hold secrets) never.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
+    // The original's clients call `token/`, `.../subscriptions/` and `.../{uuid}/`
+    // (SwagPayPal): a trailing slash names the same route, with the same status rules.
+    routerOptions: { ignoreTrailingSlash: true },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     frameworkErrors: frameworkErrorHandler,
@@ -71,6 +74,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   app.addSchema(ErrorBodySchema);
+  app.addSchema(BetterezErrorBodySchema);
   await app.register(errorHandler);
   await app.register(formbody);
   await app.register(metrics, { registry: deps.registry });
@@ -92,6 +96,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(purchaseRoutes, { ctx });
   await app.register(organizationRoutes, { ctx });
   await app.register(paymentTerminalRoutes, { ctx });
+  // The same resource under the production prefix of Betterez's Inventory API.
+  await app.register(paymentTerminalRoutes, { ctx, hide: true, prefix: '/inventory' });
 
   // Admin API: every route in this context requires the admin token.
   await app.register(async (admin) => {

@@ -16,3 +16,26 @@ export const errorRef = Type.Unsafe<{ developerMessage: string; errorType: strin
 export function errors(...statuses: number[]): Record<number, typeof errorRef> {
   return Object.fromEntries(statuses.map((s) => [s, errorRef]));
 }
+
+/**
+ * The error body of the Inventory API routes (payment terminals, undelivered webhooks):
+ * Betterez's `{code, message}`, which its clients read, beside the spec's three fields.
+ * `code` is the errorType, `message` the developerMessage.
+ */
+export const BetterezErrorBodySchema = Type.Object(
+  {
+    code: Type.String({ description: 'The errorType, e.g. PAYMENT_TERMINAL_NOT_FOUND.' }),
+    message: Type.String(),
+    developerMessage: Type.String(),
+    errorType: Type.String(),
+    violations: ErrorBodySchema.properties.violations,
+  },
+  { $id: 'BetterezErrorBody', description: 'The error body of the Inventory API routes.' },
+);
+
+const betterezErrorRef = Type.Unsafe<{ code: string; message: string }>(Type.Ref('BetterezErrorBody'));
+
+/** Error responses of an Inventory API route (Betterez's body), e.g. betterezErrors(400, 401). */
+export function betterezErrors(...statuses: number[]): Record<number, typeof betterezErrorRef> {
+  return Object.fromEntries(statuses.map((s) => [s, betterezErrorRef]));
+}

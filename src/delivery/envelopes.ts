@@ -97,19 +97,24 @@ export function testMessage(input: { organizationUuid: string; timestamp: Date; 
  * Every header of a delivery request: content type, user agent, the Standard Webhooks
  * headers (timestamp `now`), and X-iZettle-Signature (Pusher) or X-Herald-Signature
  * (Inventory). Call it per attempt, so the timestamps are the time of sending.
+ *
+ * Names are written as they go on the wire (undici keeps the case it is given):
+ * receivers that look headers up case-sensitively (PHP's apache_request_headers()
+ * with array_key_exists('X-iZettle-Signature', ...)) find the original's spelling.
+ * The Standard Webhooks headers keep that specification's lower case.
  */
 export function signRequest(envelope: Envelope, signingKey: string, now: Date): Record<string, string> {
   const seconds = Math.floor(now.getTime() / 1000);
   const headers: Record<string, string> = {
-    'content-type': 'application/json',
-    'user-agent': USER_AGENT,
+    'Content-Type': 'application/json',
+    'User-Agent': USER_AGENT,
   };
   const msgId = envelope.kind === 'pusher' ? envelope.messageId : envelope.id;
   Object.assign(headers, standardWebhooksHeaders({ signingKey, msgId, timestampSeconds: seconds, body: envelope.body }));
   if (envelope.kind === 'pusher') {
-    headers['x-izettle-signature'] = pusherSignature(signingKey, envelope.timestamp, envelope.payload);
+    headers['X-iZettle-Signature'] = pusherSignature(signingKey, envelope.timestamp, envelope.payload);
   } else {
-    headers['x-herald-signature'] = heraldSignature(signingKey, seconds, envelope.body);
+    headers['X-Herald-Signature'] = heraldSignature(signingKey, seconds, envelope.body);
   }
   return headers;
 }

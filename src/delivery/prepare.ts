@@ -1,5 +1,5 @@
 import { eventType } from '../domain/catalog.js';
-import { newUuidV1 } from '../domain/ids.js';
+import { newObjectId } from '../domain/ids.js';
 import type { ClaimedDelivery } from '../store/sql/claim-deliveries.js';
 import { inventoryEnvelope, pusherEnvelope, signRequest } from './envelopes.js';
 
@@ -20,7 +20,8 @@ export interface PreparedRequest {
 export function prepare(d: ClaimedDelivery, now: Date): PreparedRequest {
   const payload: unknown = JSON.parse(d.payload);
   if (eventType(d.event_name)?.envelope === 'inventory') {
-    const attemptId = newUuidV1();
+    // 24 hex, like the event id (FACTS: Inventory ids are ObjectIds), new per attempt.
+    const attemptId = newObjectId(now);
     const env = inventoryEnvelope({
       id: d.message_id,
       attemptId,

@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import type { Tx } from '../store/db.js';
 import { insertEvent } from '../store/sql/insert-event.js';
 import { eventType } from './catalog.js';
-import { newObjectId, newUuidV1 } from './ids.js';
+import { inventoryEventId, pusherMessageId } from './ids.js';
 
 /** NOTIFY channel that wakes delivery workers when new deliveries are committed. */
 export const WAKE_CHANNEL = 'herald_deliveries';
@@ -13,7 +13,11 @@ export interface NewEvent {
   payload: unknown;
   /** false when the acting credential is a test-mode key. */
   livemode: boolean;
-  /** Stable id of the message; generated when absent. Repeating one makes no second message. */
+  /**
+   * A producer's id for the message (the publish endpoint); the message id is derived
+   * from it (pusherMessageId / inventoryEventId), so repeating one makes no second message.
+   * Generated when absent.
+   */
   messageId?: string;
   /** Only subscriptions created by this credential ('api_key:<id>') receive it. */
   onlyCreatedBy?: string;
@@ -31,8 +35,8 @@ export async function recordEvent(
 ): Promise<{ messageId: string; accepted: boolean; deliveries: number }> {
   const type = eventType(e.eventName);
   if (!type) throw new Error(`unknown event ${e.eventName}`);
-  // The Inventory envelope's id is an ObjectId (24 hex); the Pusher messageId a UUID.
-  const messageId = e.messageId ?? (type.envelope === 'inventory' ? newObjectId(clock.now()) : newUuidV1());
+  // The Inventory envelope's id is an ObjectId (24 hex); the Pusher messageId a v5 UUID.
+  const messageId = type.envelope === 'inventory' ? inventoryEventId(clock.now(), e.messageId) : pusherMessageId(e.messageId);
   const r = await insertEvent(tx, {
     organizationUuid: e.organizationUuid,
     eventName: e.eventName,

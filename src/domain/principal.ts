@@ -11,4 +11,10 @@ export interface Principal {
   livemode: boolean;
   /** The credential: 'api_key:<apiKeyId>' or 'app_connection:<connectionId>'. Stored with what it creates. */
   credentialRef: string;
+  /**
+   * The OAuth client acting: an API key's client_id claim, or an app connection's
+   * client. Changes it makes name it (InventoryBalanceChanged's updated.clientUuid);
+   * null for a key issued before keys were JWTs.
+   */
+  clientId: string | null;
 }

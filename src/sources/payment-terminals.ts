@@ -82,14 +82,15 @@ function validate(t: PaymentTerminalInput): void {
   rejectNulCharacters(t);
   const v = paymentTerminalViolations(t);
   if (v.length > 0) {
-    throw badRequest('VALIDATION_ERROR', v.map((x) => `${x.propertyName} ${x.developerMessage}`).join('; '), v);
+    // WRONG_DATA: the Inventory API's code for an invalid terminal.
+    throw badRequest('WRONG_DATA', v.map((x) => `${x.propertyName} ${x.developerMessage}`).join('; '), v);
   }
 }
 
 /** A payment terminal id from a path: 24 hex, else 400 (so a typo is not mistaken for a deleted terminal). */
 export function parsePaymentTerminalId(id: string): string {
   if (!HEX24.test(id)) {
-    throw badRequest('VALIDATION_ERROR', `paymentTerminalId must be 24 hexadecimal characters, not "${id}"`, [
+    throw badRequest('INVALID_PAYMENT_TERMINAL_ID', `paymentTerminalId must be 24 hexadecimal characters, not "${id}"`, [
       { propertyName: 'paymentTerminalId', developerMessage: 'must be 24 hexadecimal characters' },
     ]);
   }
@@ -187,12 +188,13 @@ export async function replacePaymentTerminal(
 }
 
 /** Deletes a terminal; emits paymentTerminals.deleted with data {paymentTerminalId}. */
-export async function removePaymentTerminal(ctx: DomainContext, actor: Actor, paymentTerminalId: string): Promise<void> {
+export async function removePaymentTerminal(ctx: DomainContext, actor: Actor, paymentTerminalId: string): Promise<string> {
   const id = parsePaymentTerminalId(paymentTerminalId);
   await ctx.db.transaction(async (tx) => {
     if (!(await deletePaymentTerminal(tx, actor.organizationUuid, id))) throw notFoundError(id);
     await emit(tx, ctx, actor, 'paymentTerminals.deleted', { paymentTerminalId: id });
   });
+  return id;
 }
 
 export async function getPaymentTerminal(q: Queryable, actor: Actor, paymentTerminalId: string): Promise<PaymentTerminal> {
@@ -202,13 +204,19 @@ export async function getPaymentTerminal(q: Queryable, actor: Actor, paymentTerm
   return toPaymentTerminal(row);
 }
 
-export async function allPaymentTerminals(q: Queryable, actor: Actor): Promise<PaymentTerminal[]> {
-  return (await listPaymentTerminals(q, actor.organizationUuid)).map(toPaymentTerminal);
+/** One page of the organization's terminals, oldest first, and how many there are in all. */
+export async function pageOfPaymentTerminals(
+  q: Queryable,
+  actor: Actor,
+  page: { page: number; pageSize: number },
+): Promise<{ paymentTerminals: PaymentTerminal[]; count: number }> {
+  const r = await listPaymentTerminals(q, actor.organizationUuid, { limit: page.pageSize, offset: (page.page - 1) * page.pageSize });
+  return { paymentTerminals: r.rows.map(toPaymentTerminal), count: r.count };
 }
 
 /**
  * Records an Inventory-envelope event: the payload is the envelope's `data`; the
- * message id, a new ObjectId-form id, becomes the envelope's `id` (the same for every
+ * outbox gives it a new ObjectId-form id, the envelope's `id` (the same for every
  * subscriber and retry).
  */
 async function emit(tx: Tx, ctx: DomainContext, actor: Actor, eventName: string, data: unknown): Promise<void> {
@@ -217,6 +225,5 @@ async function emit(tx: Tx, ctx: DomainContext, actor: Actor, eventName: string,
     eventName,
     payload: data,
     livemode: actor.livemode,
-    messageId: newObjectId(ctx.clock.now()),
   });
 }

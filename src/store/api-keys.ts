@@ -4,6 +4,8 @@ export interface ApiKeyRow {
   id: string;
   organization_uuid: string;
   user_uuid: string;
+  /** The JWT key's client_id claim; null for a key issued before keys were JWTs. */
+  client_id: string | null;
   name: string;
   secret_hash: string;
   prefix: string;
@@ -20,9 +22,9 @@ export interface ApiKeyWithUserRow extends ApiKeyRow {
 
 export async function insertApiKey(q: Queryable, k: ApiKeyRow): Promise<void> {
   await q.query(
-    `insert into api_keys (id, organization_uuid, user_uuid, name, secret_hash, prefix, scopes, livemode, created_at, revoked_at)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [k.id, k.organization_uuid, k.user_uuid, k.name, k.secret_hash, k.prefix, k.scopes, k.livemode, k.created_at, k.revoked_at],
+    `insert into api_keys (id, organization_uuid, user_uuid, client_id, name, secret_hash, prefix, scopes, livemode, created_at, revoked_at)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+    [k.id, k.organization_uuid, k.user_uuid, k.client_id, k.name, k.secret_hash, k.prefix, k.scopes, k.livemode, k.created_at, k.revoked_at],
   );
 }
 

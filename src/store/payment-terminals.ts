@@ -84,10 +84,21 @@ export async function findPaymentTerminalByName(
   return r.rows[0];
 }
 
-export async function listPaymentTerminals(q: Queryable, organizationUuid: string): Promise<PaymentTerminalRow[]> {
-  const r = await q.query<PaymentTerminalRow>(
-    `select * from payment_terminals where organization_uuid = $1 order by created_at, id`,
-    [organizationUuid],
+/** A page of an organization's terminals (oldest first) and the total count, in one statement. */
+export async function listPaymentTerminals(
+  q: Queryable,
+  organizationUuid: string,
+  page: { limit: number; offset: number },
+): Promise<{ rows: PaymentTerminalRow[]; count: number }> {
+  const r = await q.query<PaymentTerminalRow & { total: number }>(
+    `select *, count(*) over () as total from payment_terminals where organization_uuid = $1
+      order by created_at, id limit $2 offset $3`,
+    [organizationUuid, page.limit, page.offset],
   );
-  return r.rows;
+  // A page past the end has no row to carry the total: count separately then (rare).
+  if (r.rows.length === 0 && page.offset > 0) {
+    const c = await q.query<{ n: number }>('select count(*) as n from payment_terminals where organization_uuid = $1', [organizationUuid]);
+    return { rows: [], count: c.rows[0]!.n };
+  }
+  return { rows: r.rows.map(({ total: _total, ...row }) => row), count: r.rows[0]?.total ?? 0 };
 }

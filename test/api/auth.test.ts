@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { decodeJwt, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
+import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
 import { ManualClock } from '../../src/clock.js';
 import errorHandler from '../../src/api/plugins/error-handler.js';
 import { requireCredential, requireScopes, resolveOrganizationUuid, principalOf } from '../../src/api/plugins/auth.js';
@@ -23,6 +23,7 @@ interface CreatedKey {
   apiKey: string;
   organizationUuid: string;
   userUuid: string;
+  clientId: string;
   name: string;
   scopes: string[];
   livemode: boolean;
@@ -95,6 +96,7 @@ for (const backend of testDatabases()) {
         assert.deepEqual(Object.keys(key).sort(), [
           'apiKey',
           'apiKeyId',
+          'clientId',
           'created',
           'livemode',
           'name',
@@ -103,8 +105,25 @@ for (const backend of testDatabases()) {
           'scopes',
           'userUuid',
         ]);
-        assert.match(key.apiKey, /^hk_live_[A-Za-z0-9_-]{43}$/);
-        assert.equal(key.prefix, key.apiKey.slice(0, 12));
+        // A signed JWT of the original's shape (fact: clients decode it without verifying).
+        assert.match(key.apiKey, /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+        assert.deepEqual(decodeProtectedHeader(key.apiKey), { alg: 'RS256', typ: 'JWT', kid: 'herald-apikey-rs256-1' });
+        const claims = decodeJwt(key.apiKey);
+        const iat = Math.floor(START / 1000);
+        assert.deepEqual(claims, {
+          iss: 'Herald',
+          aud: 'API',
+          exp: iat + 30 * 365 * 24 * 3600,
+          iat,
+          sub: key.userUuid,
+          renewed: false,
+          scope: ['READ:PRODUCT', 'READ:PURCHASE'],
+          user: { userType: 'USER', uuid: key.userUuid, orgUuid: orgA, userRole: 'OWNER' },
+          type: 'user-assertion',
+          client_id: key.clientId,
+        });
+        assert.match(key.clientId, /^[0-9a-f]{8}-[0-9a-f]{4}-1[0-9a-f]{3}-/);
+        assert.equal(key.prefix, `…${key.apiKey.slice(-12)}`);
         assert.deepEqual(key.scopes, ['READ:PRODUCT', 'READ:PURCHASE']);
         assert.equal(key.livemode, true);
         assert.equal(key.name, 'pos integration');
@@ -133,8 +152,8 @@ for (const backend of testDatabases()) {
 
       it('makes test-mode keys (livemode false), defaults name and livemode', async () => {
         const test = await createKey(orgA, ['READ:PRODUCT'], { livemode: false });
-        assert.match(test.apiKey, /^hk_test_/);
         assert.equal(test.livemode, false);
+        assert.equal((await self(test.apiKey)).status, 200);
         const r = await h.admin(`/admin/organizations/${orgA}/api-keys`, {
           method: 'POST',
           body: JSON.stringify({ scopes: [] }),
@@ -262,7 +281,7 @@ for (const backend of testDatabases()) {
 
       it('malformed: a JWT signed by this Herald that is not an access token, or lacks claims', async () => {
         // Sign with Herald's own key (read from the database), so only the shape is wrong.
-        const row = await h.db.query<{ private_jwk: JWK }>('select private_jwk from token_signing_keys');
+        const row = await h.db.query<{ private_jwk: JWK }>("select private_jwk from token_signing_keys where kid = 'herald-es256-1'");
         const ours = await importJWK(row.rows[0]!.private_jwk, 'ES256');
         const claims = decodeJwt(token);
         const wrongTyp = await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'herald-es256-1', typ: 'JWT' }).sign(ours);
@@ -378,8 +397,8 @@ for (const backend of testDatabases()) {
         const k = await createKey(orgA, []);
         assert.equal((await self(await tokenFor(k.apiKey), other.url)).status, 200);
         assert.equal((await self(await tokenFor(k.apiKey, other.url))).status, 200);
-        const keys = await h.db.query('select kid from token_signing_keys');
-        assert.equal(keys.rows.length, 1);
+        const keys = await h.db.query<{ kid: string }>('select kid from token_signing_keys order by kid');
+        assert.deepEqual(keys.rows.map((r) => r.kid), ['herald-apikey-rs256-1', 'herald-es256-1']);
       });
 
       it('the key at once everywhere; its token at once where revoked, elsewhere within the bound', async () => {

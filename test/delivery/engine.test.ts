@@ -173,16 +173,20 @@ for (const backend of testDatabases()) {
         assert.deepEqual(events(env.receiver).map(tagOf), ['all']);
       });
 
-      it('the same messageId twice is one message', async () => {
+      it('the same messageId twice is one message, whose messageId is a v5 UUID named by the producer id', async () => {
         env.receiver.reset();
         const id = uuidv1();
         const first = await env.publish('PaymentCreated', { amount: 1 }, id);
         const second = await env.publish('PaymentCreated', { amount: 2 }, id);
         assert.deepEqual([first.status, second.status], [202, 202]);
-        assert.deepEqual(await second.json(), { messageId: id, duplicate: true, deliveries: 0 });
+        const { messageId } = (await first.json()) as { messageId: string };
+        assert.equal(uuidVersion(messageId), 5);
+        assert.deepEqual(await second.json(), { messageId, duplicate: true, deliveries: 0 });
         await env.settle();
         assert.equal(events(env.receiver).length, 1);
-        assert.equal(JSON.parse((events(env.receiver)[0]!.json as { payload: string }).payload).amount, 1);
+        const body = events(env.receiver)[0]!.json as { payload: string; messageId: string };
+        assert.equal(JSON.parse(body.payload).amount, 1);
+        assert.equal(body.messageId, messageId);
       });
 
       it("400 for a payload that breaks the catalog's schema, naming the field", async () => {

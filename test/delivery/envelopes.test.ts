@@ -94,24 +94,25 @@ describe('signRequest', () => {
   it('signs a Pusher envelope with X-iZettle-Signature and Standard Webhooks headers', () => {
     const env = pusherEnvelope({ organizationUuid: ORG, eventName: 'ProductCreated', messageId: 'msg-7', payload: { a: [1, 2] }, timestamp: now });
     const h = signRequest(env, KEY, now);
+    // The original's spelling, exactly (receivers look headers up case-sensitively).
     assert.deepEqual(Object.keys(h).sort(), [
-      'content-type', 'user-agent', 'webhook-id', 'webhook-signature', 'webhook-timestamp', 'x-izettle-signature',
+      'Content-Type', 'User-Agent', 'X-iZettle-Signature', 'webhook-id', 'webhook-signature', 'webhook-timestamp',
     ]);
-    assert.equal(h['content-type'], 'application/json');
-    assert.equal(h['user-agent'], 'PusherApplication (WebHookPushClient)');
+    assert.equal(h['Content-Type'], 'application/json');
+    assert.equal(h['User-Agent'], 'PusherApplication (WebHookPushClient)');
     assert.equal(h['webhook-id'], 'msg-7');
     assert.equal(h['webhook-timestamp'], String(unix));
     const body = JSON.parse(env.body) as { timestamp: string; payload: string };
-    assert.equal(h['x-izettle-signature'], hmacHex(KEY, `${body.timestamp}.${body.payload}`));
+    assert.equal(h['X-iZettle-Signature'], hmacHex(KEY, `${body.timestamp}.${body.payload}`));
     assert.deepEqual(new Webhook(standardWebhooksSecret(KEY)).verify(env.body, h), JSON.parse(env.body));
   });
 
   it('signs an Inventory envelope with X-Herald-Signature and Standard Webhooks headers', () => {
     const env = inventoryEnvelope({ id: 'evt-1', attemptId: 'att-1', livemode: true, created: now, event: 'paymentTerminals.updated', data: { x: 1 } });
     const h = signRequest(env, KEY, now);
-    assert.equal(h['x-izettle-signature'], undefined);
+    assert.equal(h['X-iZettle-Signature'], undefined);
     assert.equal(h['webhook-id'], 'evt-1');
-    const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(h['x-herald-signature']!);
+    const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(h['X-Herald-Signature']!);
     assert.ok(m);
     assert.equal(m[1], String(unix));
     assert.equal(m[2], hmacHex(KEY, `${m[1]}.${env.body}`));
@@ -128,9 +129,9 @@ describe('signRequest', () => {
         new Webhook(standardWebhooksSecret(key)).verify(env.body, h);
         if (env.kind === 'pusher') {
           const b = JSON.parse(env.body) as { timestamp: string; payload: string };
-          assert.equal(h['x-izettle-signature'], hmacHex(key, `${b.timestamp}.${b.payload}`));
+          assert.equal(h['X-iZettle-Signature'], hmacHex(key, `${b.timestamp}.${b.payload}`));
         } else {
-          assert.equal(h['x-herald-signature'], `t=${unix},v1=${hmacHex(key, `${unix}.${env.body}`)}`);
+          assert.equal(h['X-Herald-Signature'], `t=${unix},v1=${hmacHex(key, `${unix}.${env.body}`)}`);
         }
       }),
       { numRuns: 200 },

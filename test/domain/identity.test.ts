@@ -10,8 +10,8 @@ import type { DomainContext } from '../../src/domain/context.js';
 import { issueAccessToken, verifyAccessToken } from '../../src/domain/identity/access-tokens.js';
 import { CredentialCache } from '../../src/domain/identity/credential-cache.js';
 import { parseScopes } from '../../src/domain/identity/scope-list.js';
-import { hashSecret, looksLikeApiKey, newApiKeySecret, newRefreshTokenSecret } from '../../src/domain/identity/secrets.js';
-import { CURRENT_KID, loadSigningKey } from '../../src/domain/identity/signing-key.js';
+import { hashSecret, looksLikeLegacyApiKey, newRefreshTokenSecret } from '../../src/domain/identity/secrets.js';
+import { ACCESS_TOKEN_KEY, loadSigningKey } from '../../src/domain/identity/signing-key.js';
 import type { HeraldError } from '../../src/errors.js';
 import { makeLogger } from '../../src/logger.js';
 import { ALL_SCOPES } from '../../src/domain/scopes.js';
@@ -32,9 +32,9 @@ for (const backend of testDatabases()) {
       const keys = await Promise.all(Array.from({ length: 8 }, () => loadSigningKey({ db: t.db, clock })));
       const rows = await t.db.query<{ kid: string; public_jwk: { kty: string; crv: string } }>('select * from token_signing_keys');
       assert.equal(rows.rows.length, 1);
-      assert.equal(rows.rows[0]!.kid, CURRENT_KID);
+      assert.equal(rows.rows[0]!.kid, ACCESS_TOKEN_KEY.kid);
       assert.equal(rows.rows[0]!.public_jwk.crv, 'P-256');
-      assert.ok(keys.every((k) => k.kid === CURRENT_KID));
+      assert.ok(keys.every((k) => k.kid === ACCESS_TOKEN_KEY.kid));
     });
 
     it('outlives the process: a token from one context verifies in a fresh one on the same database', async () => {
@@ -64,6 +64,7 @@ for (const backend of testDatabases()) {
         scopes: ['READ:PRODUCT' as const],
         livemode: true,
         credentialRef: 'api_key:2a0f3c50-e853-11f1-8000-000000000003',
+        clientId: '2a0f3c50-e853-11f1-8000-000000000009',
       };
       const { accessToken, expiresIn } = await issueAccessToken(ctxA, principal);
       assert.equal(expiresIn, 7200);
@@ -126,16 +127,13 @@ describe('scopes and secrets', () => {
     );
   });
 
-  it('secrets are 256-bit, prefixed, distinct, and stored as SHA-256 hex', () => {
-    const keys = new Set(Array.from({ length: 200 }, () => newApiKeySecret(true)));
-    assert.equal(keys.size, 200);
-    for (const k of keys) {
-      assert.match(k, /^hk_live_[A-Za-z0-9_-]{43}$/);
-      assert.ok(looksLikeApiKey(k));
-      assert.equal(hashSecret(k), createHash('sha256').update(k).digest('hex'));
+  it('refresh tokens are 256-bit, prefixed, distinct, and stored as SHA-256 hex', () => {
+    const tokens = new Set(Array.from({ length: 200 }, () => newRefreshTokenSecret()));
+    assert.equal(tokens.size, 200);
+    for (const t of tokens) {
+      assert.match(t, /^hrt_[A-Za-z0-9_-]{43}$/);
+      assert.equal(hashSecret(t), createHash('sha256').update(t).digest('hex'));
+      assert.ok(!looksLikeLegacyApiKey(t));
     }
-    assert.match(newApiKeySecret(false), /^hk_test_/);
-    assert.match(newRefreshTokenSecret(), /^hrt_[A-Za-z0-9_-]{43}$/);
-    assert.ok(!looksLikeApiKey(newRefreshTokenSecret()));
   });
 });

@@ -8,6 +8,8 @@ export interface ReceivedRequest {
   path: string;
   /** Lower-cased header names, as node:http gives them. */
   headers: IncomingHttpHeaders;
+  /** Header names and values as they came on the wire (name, value, name, value...). */
+  rawHeaders: string[];
   body: string;
   /** The body parsed as JSON, or undefined when it is not JSON. */
   json: unknown;
@@ -75,6 +77,7 @@ export async function startReceiver(): Promise<TestReceiver> {
         method: req.method ?? '',
         path: req.url ?? '',
         headers: req.headers,
+        rawHeaders: req.rawHeaders,
         body,
         json: parseJson(body),
         receivedAt: Date.now(),

@@ -46,18 +46,21 @@ for (const backend of testDatabases()) {
       assert.equal((await b.call('DELETE', `/organizations/self/inventory/tracking/${productUuid}`)).status, 204);
       assert.equal((await b.call('DELETE', `/organizations/self/products/${productUuid}`)).status, 204);
 
-      const terminal = await b.call<{ _id: string }>('POST', '/payment-terminals', {
-        name: 'Terminal 1',
-        protocol: 'ws',
-        ip: '192.168.10.10',
-        locationId: '5f243d100617680712e78dd7',
-        partNumber: 'TRD30110877A',
-        serialNumber: 'SN12345',
+      const createdTerminal = await b.call<{ paymentTerminal: { _id: string } }>('POST', '/payment-terminals', {
+        paymentTerminal: {
+          name: 'Terminal 1',
+          protocol: 'ws',
+          ip: '192.168.10.10',
+          locationId: '5f243d100617680712e78dd7',
+          partNumber: 'TRD30110877A',
+          serialNumber: 'SN12345',
+        },
       });
-      assert.equal(terminal.status, 201, JSON.stringify(terminal.body));
-      const put = await b.call('PUT', `/payment-terminals/${terminal.body._id}`, { ...terminal.body, name: 'Terminal 2' });
+      assert.equal(createdTerminal.status, 200, JSON.stringify(createdTerminal.body));
+      const terminal = createdTerminal.body.paymentTerminal;
+      const put = await b.call('PUT', `/payment-terminals/${terminal._id}`, { paymentTerminal: { ...terminal, name: 'Terminal 2' } });
       assert.equal(put.status, 200, JSON.stringify(put.body));
-      assert.equal((await b.call('DELETE', `/payment-terminals/${terminal.body._id}`)).status, 204);
+      assert.equal((await b.call('DELETE', `/payment-terminals/${terminal._id}`)).status, 200);
       // OrganizationUpdated: no spec example; recorded for its schema and for docs/events.md.
       assert.equal((await b.call('PUT', '/organizations/self', { name: 'Huypacy Huyfafa AB', country: 'SE', currency: 'SEK' })).status, 200);
 
@@ -99,10 +102,10 @@ for (const backend of testDatabases()) {
       assert.deepEqual(payloadViolations('OrganizationUpdated', recorded.get('OrganizationUpdated')!.payload), []);
     });
 
-    it('Pusher events carry a UUID messageId; Inventory events a 24-hex id (the envelope id)', () => {
+    it('Pusher events carry a version-5 (name-based) UUID messageId, as the spec\'s examples; Inventory events a 24-hex id', () => {
       for (const [name, e] of recorded) {
         if (name.startsWith('paymentTerminals.')) assert.match(e.message_id, /^[0-9a-f]{24}$/, name);
-        else assert.match(e.message_id, /^[0-9a-f]{8}-[0-9a-f]{4}-1[0-9a-f]{3}-/, name);
+        else assert.match(e.message_id, /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, name);
       }
     });
 

@@ -347,7 +347,7 @@ for (const backend of testDatabases()) {
         const at = w.clock.now();
         let terminal!: Terminal;
         const first = await w.deliveredBy(async () => {
-          terminal = await json<Terminal>(await w.call('POST', '/payment-terminals', terminalBody('Terminal created')), 201);
+          terminal = (await json<{ paymentTerminal: Terminal }>(await w.call('POST', '/payment-terminals', { paymentTerminal: terminalBody('Terminal created') }), 200)).paymentTerminal;
         });
         assert.deepEqual(names(first), ['paymentTerminals.created']);
         const a = inventory(first[0]!, 'paymentTerminals.created', { at, livemode: true });
@@ -371,13 +371,13 @@ for (const backend of testDatabases()) {
       });
 
       it('update delivers paymentTerminals.updated (the full terminal); delete delivers paymentTerminals.deleted {paymentTerminalId}', async () => {
-        const terminal = await json<Terminal>(await w.call('POST', '/payment-terminals', terminalBody('Terminal updated')), 201);
+        const terminal = (await json<{ paymentTerminal: Terminal }>(await w.call('POST', '/payment-terminals', { paymentTerminal: terminalBody('Terminal updated') }), 200)).paymentTerminal;
         await w.settle();
         w.clock.advance(5000);
         const updatedAt = w.clock.now();
         let updated!: Terminal;
         const got = await w.deliveredBy(async () => {
-          updated = await json<Terminal>(await w.call('PUT', `/payment-terminals/${terminal._id}`, { ...terminal, name: 'Terminal renamed' }), 200);
+          updated = (await json<{ paymentTerminal: Terminal }>(await w.call('PUT', `/payment-terminals/${terminal._id}`, { paymentTerminal: { ...terminal, name: 'Terminal renamed' } }), 200)).paymentTerminal;
         });
         assert.deepEqual(names(got), ['paymentTerminals.updated']);
         const u = inventory(got[0]!, 'paymentTerminals.updated', { at: updatedAt, livemode: true });
@@ -388,7 +388,7 @@ for (const backend of testDatabases()) {
         w.clock.advance(5000);
         const deletedAt = w.clock.now();
         const gone = await w.deliveredBy(async () => {
-          await json(await w.call('DELETE', `/payment-terminals/${terminal._id}`), 204);
+          await json(await w.call('DELETE', `/payment-terminals/${terminal._id}`), 200);
         });
         assert.deepEqual(names(gone), ['paymentTerminals.deleted']);
         const d = inventory(gone[0]!, 'paymentTerminals.deleted', { at: deletedAt, livemode: true });
@@ -412,9 +412,9 @@ for (const backend of testDatabases()) {
         await w.settle();
         const at = w.clock.now();
         const got = await w.deliveredBy(async () => {
-          const t = await json<Terminal>(await call('POST', '/payment-terminals', terminalBody('Terminal test mode')), 201);
-          await json(await call('PUT', `/payment-terminals/${t._id}`, { ...t, name: 'Terminal test mode 2' }), 200);
-          await json(await call('DELETE', `/payment-terminals/${t._id}`), 204);
+          const t = (await json<{ paymentTerminal: Terminal }>(await call('POST', '/payment-terminals', { paymentTerminal: terminalBody('Terminal test mode') }), 200)).paymentTerminal;
+          await json(await call('PUT', `/payment-terminals/${t._id}`, { paymentTerminal: { ...t, name: 'Terminal test mode 2' } }), 200);
+          await json(await call('DELETE', `/payment-terminals/${t._id}`), 200);
         });
         assert.deepEqual(names(got), ['paymentTerminals.created', 'paymentTerminals.deleted', 'paymentTerminals.updated']);
         // The live subscriptions received none of them.
@@ -423,13 +423,13 @@ for (const backend of testDatabases()) {
       });
 
       it('a rejected write (duplicate name, bad protocol) delivers nothing', async () => {
-        await json(await w.call('POST', '/payment-terminals', terminalBody('Terminal unique')), 201);
+        await json(await w.call('POST', '/payment-terminals', { paymentTerminal: terminalBody('Terminal unique') }), 200);
         await w.settle();
         w.receiver.reset();
         const got = await w.deliveredBy(async () => {
-          const dup = await w.call('POST', '/payment-terminals', terminalBody('Terminal unique'));
+          const dup = await w.call('POST', '/payment-terminals', { paymentTerminal: terminalBody('Terminal unique') });
           assert.ok(dup.status >= 400 && dup.status < 500, `duplicate name: ${dup.status}`);
-          const bad = await w.call('POST', '/payment-terminals', { ...terminalBody('Terminal bad'), protocol: 'http' });
+          const bad = await w.call('POST', '/payment-terminals', { paymentTerminal: { ...terminalBody('Terminal bad'), protocol: 'http' } });
           assert.ok(bad.status >= 400 && bad.status < 500, `bad protocol: ${bad.status}`);
         });
         assert.deepEqual(names(got), []);

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DomainContext } from '../../domain/context.js';
 import { authenticateBearer } from '../../domain/identity/authenticate.js';
 import type { Principal } from '../../domain/principal.js';
@@ -12,31 +12,59 @@ declare module 'fastify' {
   }
 }
 
+/** How a route context accepts credentials. */
+export interface CredentialOptions {
+  /**
+   * Also accept `x-api-key: <API key>` (the Betterez clients' header: reads send only it,
+   * writes send it beside a Bearer token). With both, they must be of one organization,
+   * and the Bearer credential is the principal.
+   */
+  apiKeyHeader?: boolean;
+}
+
+async function authenticateOrExplain(ctx: DomainContext, reply: FastifyReply, token: string): Promise<Principal> {
+  try {
+    return await authenticateBearer(ctx, token);
+  } catch (err) {
+    // RFC 6750: a rejected bearer credential is invalid_token (the body says why).
+    if (err instanceof HeraldError && err.kind === 'unauthorized') reply.header('www-authenticate', 'Bearer error="invalid_token"');
+    throw err;
+  }
+}
+
 /**
- * Requires a credential (`Authorization: Bearer <access token or API key>`) on every
- * route registered in this encapsulated context; sets req.principal. 401 otherwise,
- * with a developerMessage that says why (missing, malformed, expired, bad signature,
- * revoked, unknown).
+ * Requires a credential (`Authorization: Bearer <access token or API key>`, or with
+ * `apiKeyHeader` an `x-api-key` header) on every route registered in this encapsulated
+ * context; sets req.principal. 401 otherwise, with a developerMessage that says why
+ * (missing, malformed, expired, bad signature, revoked, unknown).
  */
-export function requireCredential(app: FastifyInstance, ctx: DomainContext): void {
+export function requireCredential(app: FastifyInstance, ctx: DomainContext, opts: CredentialOptions = {}): void {
   app.addHook('onRequest', async (req, reply) => {
     const header = req.headers.authorization;
-    if (!header) {
+    const xApiKey = opts.apiKeyHeader ? req.headers['x-api-key'] : undefined;
+    if (Array.isArray(xApiKey)) throw unauthorized('UNAUTHORIZED', 'send one x-api-key header, not several');
+    if (!header && !xApiKey) {
       reply.header('www-authenticate', 'Bearer');
-      throw unauthorized('UNAUTHORIZED', 'missing Authorization header: send "Bearer <access token or API key>"');
+      throw unauthorized(
+        'UNAUTHORIZED',
+        `missing Authorization header: send "Bearer <access token or API key>"${opts.apiKeyHeader ? ' or an x-api-key header' : ''}`,
+      );
+    }
+    const keyPrincipal = xApiKey ? await authenticateOrExplain(ctx, reply, xApiKey.trim()) : undefined;
+    if (!header) {
+      req.principal = keyPrincipal;
+      return;
     }
     const token = bearerToken(header);
     if (token === undefined) {
       reply.header('www-authenticate', 'Bearer error="invalid_request"');
       throw unauthorized('UNAUTHORIZED', 'malformed Authorization header: expected "Bearer <access token or API key>"');
     }
-    try {
-      req.principal = await authenticateBearer(ctx, token);
-    } catch (err) {
-      // RFC 6750: a rejected bearer credential is invalid_token (the body says why).
-      if (err instanceof HeraldError && err.kind === 'unauthorized') reply.header('www-authenticate', 'Bearer error="invalid_token"');
-      throw err;
+    const principal = await authenticateOrExplain(ctx, reply, token);
+    if (keyPrincipal && keyPrincipal.organizationUuid !== principal.organizationUuid) {
+      throw unauthorized('UNAUTHORIZED', 'the x-api-key and the Bearer credential belong to different organizations');
     }
+    req.principal = principal;
   });
 }
 

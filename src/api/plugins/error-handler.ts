@@ -4,6 +4,13 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin';
 import { HeraldError, type ErrorKind, type Violation } from '../../errors.js';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route answers errors in Betterez's form too (`code`, `message`): the Inventory API. */
+    betterezErrors?: boolean;
+  }
+}
+
 /** The spec's error body. */
 export interface ErrorBody {
   developerMessage: string;
@@ -84,10 +91,14 @@ export function errorBody(developerMessage: string, errorType: string, violation
 export default fp(
   async function errorHandler(app: FastifyInstance) {
     app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+      const send = (status: number, body: ErrorBody) =>
+        reply
+          .status(status)
+          .send(req.routeOptions.config?.betterezErrors ? { code: body.errorType, message: body.developerMessage, ...body } : body);
       if (err instanceof HeraldError) {
         const status = STATUS_OF[err.kind];
         if (status >= 500) req.log.warn({ errorType: err.errorType }, err.message);
-        return reply.status(status).send(errorBody(err.message, err.errorType, err.violations));
+        return send(status, errorBody(err.message, err.errorType, err.violations));
       }
       if (err.validation) {
         const violations = violationsOf(err);
@@ -95,16 +106,14 @@ export default fp(
         const message = first
           ? `invalid ${err.validationContext ?? 'request'}: ${first.propertyName} ${first.developerMessage}`
           : 'invalid request';
-        return reply.status(400).send(errorBody(message, 'VALIDATION_ERROR', violations));
+        return send(400, errorBody(message, 'VALIDATION_ERROR', violations));
       }
       const status = err.statusCode ?? 500;
       if (status >= 400 && status < 500) {
-        return reply.status(status).send(errorBody(err.message, ERROR_TYPE_OF_STATUS[status] ?? 'INVALID_REQUEST'));
+        return send(status, errorBody(err.message, ERROR_TYPE_OF_STATUS[status] ?? 'INVALID_REQUEST'));
       }
       req.log.error({ err }, 'unhandled error');
-      return reply
-        .status(500)
-        .send(errorBody('Herald encountered an internal error; it has been logged.', 'INTERNAL_SERVER_ERROR'));
+      return send(500, errorBody('Herald encountered an internal error; it has been logged.', 'INTERNAL_SERVER_ERROR'));
     });
 
     app.setNotFoundHandler((req, reply) => {

@@ -5,15 +5,17 @@ import { PaymentTerminalSchema } from '../../domain/payload-schemas.js';
 import type { Scope } from '../../domain/scopes.js';
 import type { Actor } from '../../sources/actor.js';
 import {
-  allPaymentTerminals,
   createPaymentTerminal,
+  pageOfPaymentTerminals,
   getPaymentTerminal,
   removePaymentTerminal,
   replacePaymentTerminal,
   type PaymentTerminalInput,
 } from '../../sources/payment-terminals.js';
+import { HeraldError } from '../../errors.js';
 import { principalOf, requireCredential, requireScopes } from '../plugins/auth.js';
-import { errors } from '../schemas.js';
+import { betterezErrors } from '../schemas.js';
+import { pageLinks, pageOf, PageQuery } from './paging.js';
 
 const security = [{ bearer: [] }];
 const tags = ['payment-terminals'];
@@ -23,7 +25,7 @@ const tags = ['payment-terminals'];
  * starting with TRD, non-empty serialNumber) are checked by the domain, which names
  * every broken one in a 400 VALIDATION_ERROR.
  */
-const PaymentTerminalInputSchema = Type.Object(
+const PaymentTerminalFields = Type.Object(
   {
     name: Type.String({ description: 'Unique within the account (409 PAYMENT_TERMINAL_NAME_ALREADY_EXISTS).' }),
     protocol: Type.String({ description: '"ws" or "wss".', examples: ['wss'] }),
@@ -47,8 +49,21 @@ const PaymentTerminalInputSchema = Type.Object(
   },
 );
 
+/** What a client sends to create or update: the terminal, wrapped as Betterez's clients wrap it. */
+const PaymentTerminalBody = Type.Object(
+  { paymentTerminal: PaymentTerminalFields },
+  { description: 'btrz-api-client sends `{"paymentTerminal": {...}}`.' },
+);
+const OneTerminal = Type.Object({ paymentTerminal: PaymentTerminalSchema });
+const TerminalList = Type.Object({
+  paymentTerminals: Type.Array(PaymentTerminalSchema),
+  next: Type.String({ description: 'The URL of the next page, or "" on the last.' }),
+  previous: Type.String({ description: 'The URL of the previous page, or "" on the first.' }),
+  count: Type.Integer({ description: 'How many terminals there are in all pages.' }),
+});
+
 const IdParams = Type.Object({
-  paymentTerminalId: Type.String({ description: '24 hexadecimal characters; anything else is 400 VALIDATION_ERROR.' }),
+  paymentTerminalId: Type.String({ description: '24 hexadecimal characters; anything else is 400 INVALID_PAYMENT_TERMINAL_ID.' }),
 });
 
 function actorFor(req: FastifyRequest, scopes: Scope[]): Actor {
@@ -57,93 +72,117 @@ function actorFor(req: FastifyRequest, scopes: Scope[]): Actor {
   return principal;
 }
 
+const idOf = (req: FastifyRequest) => (req.params as { paymentTerminalId: string }).paymentTerminalId;
+const inputOf = (req: FastifyRequest) => (req.body as { paymentTerminal: PaymentTerminalInput }).paymentTerminal;
+
 /**
- * The Inventory API's payment-terminals resource, confined to the credential's
- * organization (READ:PAYMENT_TERMINAL / WRITE:PAYMENT_TERMINAL). Emits
- * paymentTerminals.created / .updated / .deleted (Inventory envelope).
+ * Runs a write whose input is the body's `paymentTerminal`: the domain names a broken
+ * field relative to the terminal (`ip`), the answer relative to the body
+ * (`paymentTerminal.ip`), as schema violations are.
  */
-export default async function paymentTerminalRoutes(app: FastifyInstance, opts: { ctx: DomainContext }) {
+async function inBody<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (err instanceof HeraldError && err.violations.length > 0 && err.errorType !== 'INVALID_PAYMENT_TERMINAL_ID') {
+      const violations = err.violations.map((v) => ({ ...v, propertyName: `paymentTerminal.${v.propertyName}` }));
+      throw new HeraldError(err.kind, err.errorType, err.message, violations);
+    }
+    throw err;
+  }
+}
+
+/**
+ * The Inventory API's payment-terminals resource, as Betterez's btrz-api-client calls
+ * it: bodies wrapped in `paymentTerminal`, the list paged in `{paymentTerminals, next,
+ * previous, count}`, errors with Betterez's `code`, reads authenticated by `x-api-key`
+ * alone. Confined to the credential's organization (READ:PAYMENT_TERMINAL /
+ * WRITE:PAYMENT_TERMINAL). Emits paymentTerminals.created / .updated / .deleted
+ * (Inventory envelope). Served at `/payment-terminals` (a client given only a base URL)
+ * and `/inventory/payment-terminals` (one keeping the production `/inventory` prefix).
+ */
+export default async function paymentTerminalRoutes(app: FastifyInstance, opts: { ctx: DomainContext; hide?: boolean }) {
   const { ctx } = opts;
-  requireCredential(app, ctx);
+  requireCredential(app, ctx, { apiKeyHeader: true });
+  const config = { betterezErrors: true };
+  const common = { tags, security, hide: opts.hide };
 
   app.post(
     '/payment-terminals',
     {
+      config,
       schema: {
-        tags,
-        security,
+        ...common,
         summary: 'Create a payment terminal. Emits paymentTerminals.created.',
-        body: PaymentTerminalInputSchema,
-        response: { 201: PaymentTerminalSchema, ...errors(400, 401, 403, 409) },
+        body: PaymentTerminalBody,
+        response: { 200: OneTerminal, ...betterezErrors(400, 401, 403, 409) },
       },
     },
-    async (req, reply) =>
-      reply.status(201).send(await createPaymentTerminal(ctx, actorFor(req, ['WRITE:PAYMENT_TERMINAL']), req.body as PaymentTerminalInput)),
+    async (req) => ({
+      paymentTerminal: await inBody(() => createPaymentTerminal(ctx, actorFor(req, ['WRITE:PAYMENT_TERMINAL']), inputOf(req))),
+    }),
   );
 
   app.get(
     '/payment-terminals',
     {
+      config,
       schema: {
-        tags,
-        security,
-        summary: 'List the organization\'s payment terminals.',
-        response: { 200: Type.Array(PaymentTerminalSchema), ...errors(401, 403) },
+        ...common,
+        summary: "List the organization's payment terminals, a page at a time.",
+        querystring: PageQuery,
+        response: { 200: TerminalList, ...betterezErrors(400, 401, 403) },
       },
     },
-    async (req) => allPaymentTerminals(ctx.db, actorFor(req, ['READ:PAYMENT_TERMINAL'])),
+    async (req) => {
+      const page = pageOf(req);
+      const r = await pageOfPaymentTerminals(ctx.db, actorFor(req, ['READ:PAYMENT_TERMINAL']), page);
+      return { paymentTerminals: r.paymentTerminals, ...pageLinks(req, ctx.config, page, r.count), count: r.count };
+    },
   );
 
   app.get(
     '/payment-terminals/:paymentTerminalId',
     {
+      config,
       schema: {
-        tags,
-        security,
+        ...common,
         summary: 'Get a payment terminal.',
         params: IdParams,
-        response: { 200: PaymentTerminalSchema, ...errors(400, 401, 403, 404) },
+        response: { 200: OneTerminal, ...betterezErrors(400, 401, 403, 404) },
       },
     },
-    async (req) =>
-      getPaymentTerminal(ctx.db, actorFor(req, ['READ:PAYMENT_TERMINAL']), (req.params as { paymentTerminalId: string }).paymentTerminalId),
+    async (req) => ({ paymentTerminal: await getPaymentTerminal(ctx.db, actorFor(req, ['READ:PAYMENT_TERMINAL']), idOf(req)) }),
   );
 
   app.put(
     '/payment-terminals/:paymentTerminalId',
     {
+      config,
       schema: {
-        tags,
-        security,
-        summary: 'Replace a payment terminal\'s fields. Emits paymentTerminals.updated.',
+        ...common,
+        summary: "Replace a payment terminal's fields. Emits paymentTerminals.updated.",
         params: IdParams,
-        body: PaymentTerminalInputSchema,
-        response: { 200: PaymentTerminalSchema, ...errors(400, 401, 403, 404, 409) },
+        body: PaymentTerminalBody,
+        response: { 200: OneTerminal, ...betterezErrors(400, 401, 403, 404, 409) },
       },
     },
-    async (req) =>
-      replacePaymentTerminal(
-        ctx,
-        actorFor(req, ['WRITE:PAYMENT_TERMINAL']),
-        (req.params as { paymentTerminalId: string }).paymentTerminalId,
-        req.body as PaymentTerminalInput,
-      ),
+    async (req) => ({
+      paymentTerminal: await inBody(() => replacePaymentTerminal(ctx, actorFor(req, ['WRITE:PAYMENT_TERMINAL']), idOf(req), inputOf(req))),
+    }),
   );
 
   app.delete(
     '/payment-terminals/:paymentTerminalId',
     {
+      config,
       schema: {
-        tags,
-        security,
+        ...common,
         summary: 'Delete a payment terminal. Emits paymentTerminals.deleted with data {paymentTerminalId}.',
         params: IdParams,
-        response: { 204: Type.Null({ description: 'Deleted.' }), ...errors(400, 401, 403, 404) },
+        response: { 200: Type.Object({ paymentTerminalId: Type.String() }), ...betterezErrors(400, 401, 403, 404) },
       },
     },
-    async (req, reply) => {
-      await removePaymentTerminal(ctx, actorFor(req, ['WRITE:PAYMENT_TERMINAL']), (req.params as { paymentTerminalId: string }).paymentTerminalId);
-      return reply.status(204).send();
-    },
+    async (req) => ({ paymentTerminalId: await removePaymentTerminal(ctx, actorFor(req, ['WRITE:PAYMENT_TERMINAL']), idOf(req)) }),
   );
 }

@@ -9,7 +9,9 @@ export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const TokenRequest = Type.Object(
   {
     grant_type: Type.String({ description: `${JWT_BEARER_GRANT} or refresh_token.` }),
-    client_id: Type.Optional(Type.String({ description: 'The OAuth client. Any value with an API key; required with refresh_token.' })),
+    client_id: Type.Optional(
+      Type.String({ description: "The OAuth client: any value with an API key (the token carries the key's client_id); required with refresh_token." }),
+    ),
     assertion: Type.Optional(Type.String({ description: 'jwt-bearer: the API key.' })),
     refresh_token: Type.Optional(Type.String({ description: 'refresh_token: the refresh token (each works once).' })),
   },
@@ -90,7 +92,8 @@ export default async function tokenRoutes(app: FastifyInstance, opts: { ctx: Dom
       const grantType = required(form, 'grant_type');
       let body;
       if (grantType === JWT_BEARER_GRANT) {
-        body = await grantForApiKey(ctx, { assertion: required(form, 'assertion'), clientId: field(form, 'client_id') });
+        field(form, 'client_id'); // any value, sent once
+        body = await grantForApiKey(ctx, { assertion: required(form, 'assertion') });
       } else if (grantType === 'refresh_token') {
         body = await grantForRefreshToken(ctx, {
           refreshToken: required(form, 'refresh_token'),

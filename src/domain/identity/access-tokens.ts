@@ -7,7 +7,7 @@ import { isApiKeyLive } from '../../store/api-keys.js';
 import { isAppConnectionLive } from '../../store/app-connections.js';
 import { identityStateOf } from './identity-state.js';
 import { storedScopes } from './scope-list.js';
-import { ACCESS_TOKEN_ALG } from './signing-key.js';
+import { ACCESS_TOKEN_KEY } from './signing-key.js';
 
 /** JWT `typ` of Herald's access tokens (RFC 9068), so no other JWT passes for one. */
 const ACCESS_TOKEN_TYP = 'at+jwt';
@@ -36,8 +36,12 @@ export interface IssuedAccessToken {
 export const issuerOf = (config: DomainContext['config']): string =>
   config.publicUrl ?? `http://${config.host}:${config.port}`;
 
-/** Signs an access token for the principal, valid HERALD_ACCESS_TOKEN_TTL_SECONDS from the clock's now. */
-export async function issueAccessToken(ctx: DomainContext, p: Principal, clientId?: string): Promise<IssuedAccessToken> {
+/**
+ * Signs an access token for the principal, valid HERALD_ACCESS_TOKEN_TTL_SECONDS from
+ * the clock's now. Its client_id is the principal's (the API key's claim, or the app
+ * connection's client), so changes made with the token name the same client as the key.
+ */
+export async function issueAccessToken(ctx: DomainContext, p: Principal): Promise<IssuedAccessToken> {
   const key = await identityStateOf(ctx).signingKey();
   const iat = Math.floor(ctx.clock.now().getTime() / 1000);
   const ttl = ctx.config.accessTokenTtlSeconds;
@@ -47,10 +51,10 @@ export async function issueAccessToken(ctx: DomainContext, p: Principal, clientI
     livemode: p.livemode,
     cred: p.credentialRef,
     uoid: p.userObjectId,
-    ...(clientId ? { client_id: clientId } : {}),
+    ...(p.clientId ? { client_id: p.clientId } : {}),
   };
   const accessToken = await new SignJWT(claims)
-    .setProtectedHeader({ alg: ACCESS_TOKEN_ALG, kid: key.kid, typ: ACCESS_TOKEN_TYP })
+    .setProtectedHeader({ alg: ACCESS_TOKEN_KEY.alg, kid: key.kid, typ: ACCESS_TOKEN_TYP })
     .setIssuer(issuerOf(ctx.config))
     .setSubject(p.userUuid)
     .setIssuedAt(iat)
@@ -87,7 +91,7 @@ export async function verifyAccessToken(ctx: DomainContext, token: string): Prom
   let claims: AccessTokenClaims;
   try {
     const r = await jwtVerify<AccessTokenClaims>(token, key.publicKey, {
-      algorithms: [ACCESS_TOKEN_ALG],
+      algorithms: [ACCESS_TOKEN_KEY.alg],
       typ: ACCESS_TOKEN_TYP,
       currentDate: ctx.clock.now(),
       requiredClaims: ['sub', 'exp', 'iat'],
@@ -114,7 +118,8 @@ export async function verifyAccessToken(ctx: DomainContext, token: string): Prom
     !claims.scopes.every((s) => typeof s === 'string') ||
     typeof claims.livemode !== 'boolean' ||
     typeof claims.uoid !== 'string' ||
-    !OBJECT_ID.test(claims.uoid)
+    !OBJECT_ID.test(claims.uoid) ||
+    (claims.client_id !== undefined && typeof claims.client_id !== 'string')
   ) {
     throw malformed('missing or invalid claims');
   }
@@ -140,5 +145,6 @@ export async function verifyAccessToken(ctx: DomainContext, token: string): Prom
     scopes: storedScopes(claims.scopes),
     livemode: claims.livemode,
     credentialRef: ref,
+    clientId: claims.client_id ?? null,
   };
 }

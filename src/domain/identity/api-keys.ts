@@ -15,14 +15,17 @@ import type { Scope } from '../scopes.js';
 import { apiKeyRef } from './credential-ref.js';
 import { identityStateOf } from './identity-state.js';
 import { parseScopes, storedScopes } from './scope-list.js';
-import { hashSecret, newApiKeySecret, shownPrefixOf } from './secrets.js';
+import { signApiKey } from './api-key-jwt.js';
+import { hashSecret, shownPrefixOf } from './secrets.js';
 
-/** An API key as listed: never the secret, only its first characters (prefix). */
+/** An API key as listed: never the secret, only a few of its characters (prefix). */
 export interface ApiKey {
   apiKeyId: string;
   organizationUuid: string;
   /** The user the key acts as (GET /users/self). */
   userUuid: string;
+  /** The key's `client_id` claim (null for a key issued before keys were JWTs). */
+  clientId: string | null;
   name: string;
   scopes: Scope[];
   livemode: boolean;
@@ -47,6 +50,7 @@ const toApiKey = (r: ApiKeyRow): ApiKey => ({
   apiKeyId: r.id,
   organizationUuid: r.organization_uuid,
   userUuid: r.user_uuid,
+  clientId: r.client_id,
   name: r.name,
   scopes: storedScopes(r.scopes),
   livemode: r.livemode,
@@ -59,7 +63,7 @@ const keyNotFound = (organizationUuid: string, apiKeyId: string) =>
 
 /**
  * Creates an API key, and the user it acts as, for an organization (404 when there is
- * none). Only the SHA-256 of the secret is stored.
+ * none): a JWT of the original's shape (api-key-jwt.ts). Only its SHA-256 is stored.
  */
 export async function createApiKey(
   ctx: DomainContext,
@@ -70,11 +74,20 @@ export async function createApiKey(
   const livemode = input.livemode ?? true;
   const name = input.name ?? 'API key';
   const now = ctx.clock.now();
-  const secret = newApiKeySecret(livemode);
+  const userUuid = newUuidV1(now.getTime());
+  const clientId = newUuidV1(now.getTime());
+  const secret = await signApiKey(await identityStateOf(ctx).apiKeySigningKey(), {
+    userUuid,
+    organizationUuid,
+    scopes,
+    clientId,
+    issuedAt: now,
+  });
   const row: ApiKeyRow = {
     id: newUuidV1(now.getTime()),
     organization_uuid: organizationUuid,
-    user_uuid: newUuidV1(now.getTime()),
+    user_uuid: userUuid,
+    client_id: clientId,
     name,
     secret_hash: hashSecret(secret),
     prefix: shownPrefixOf(secret),

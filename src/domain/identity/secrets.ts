@@ -12,14 +12,18 @@ export const REFRESH_TOKEN_PREFIX = 'hrt_';
 /** How many leading characters of an API key are kept in clear, to tell keys apart in listings. */
 const SHOWN_PREFIX_LENGTH = 12;
 
-/** `hk_live_<43 base64url chars>`, or `hk_test_...` for a test-mode key. */
-export const newApiKeySecret = (livemode: boolean): string => newSecret(`${API_KEY_PREFIX}${livemode ? 'live' : 'test'}_`);
-
 export const newRefreshTokenSecret = (): string => newSecret(REFRESH_TOKEN_PREFIX);
 
-export const looksLikeApiKey = (token: string): boolean => token.startsWith(API_KEY_PREFIX);
+/** A key issued before API keys became JWTs (`hk_live_...`, `hk_test_...`); such keys keep working. */
+export const looksLikeLegacyApiKey = (token: string): boolean => token.startsWith(API_KEY_PREFIX);
 
-export const shownPrefixOf = (apiKey: string): string => apiKey.slice(0, SHOWN_PREFIX_LENGTH);
+/**
+ * What listings show of a key to tell keys apart: a legacy key's first characters, or,
+ * for a JWT key (whose first characters are the same for every key), `…` and the last
+ * characters of its signature.
+ */
+export const shownPrefixOf = (apiKey: string): string =>
+  looksLikeLegacyApiKey(apiKey) ? apiKey.slice(0, SHOWN_PREFIX_LENGTH) : `…${apiKey.slice(-SHOWN_PREFIX_LENGTH)}`;
 
 /**
  * The stored form of a secret: SHA-256, hex. A plain (unsalted, fast) hash is enough

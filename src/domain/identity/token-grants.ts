@@ -21,10 +21,11 @@ export interface TokenResponse {
 
 /**
  * grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer: the assertion is an API key,
- * exchanged for an access token with the key's organization, user, scopes and
- * livemode. client_id may be anything (it is recorded in the token).
+ * exchanged for an access token with the key's organization, user, scopes, livemode
+ * and client_id. The form's client_id may be anything: the original's clients send
+ * their partner id there, while their own changes are told apart by the key's client_id.
  */
-export async function grantForApiKey(ctx: DomainContext, input: { assertion: string; clientId?: string }): Promise<TokenResponse> {
+export async function grantForApiKey(ctx: DomainContext, input: { assertion: string }): Promise<TokenResponse> {
   let principal: Principal;
   try {
     principal = await authenticateApiKey(ctx, input.assertion);
@@ -33,7 +34,7 @@ export async function grantForApiKey(ctx: DomainContext, input: { assertion: str
     if (err instanceof HeraldError && err.kind === 'unauthorized') throw new OAuthError('invalid_grant', err.message);
     throw err;
   }
-  const t = await issueAccessToken(ctx, principal, input.clientId);
+  const t = await issueAccessToken(ctx, principal);
   return { access_token: t.accessToken, token_type: 'Bearer', expires_in: t.expiresIn };
 }
 
@@ -75,9 +76,10 @@ export async function grantForRefreshToken(
       scopes: storedScopes(t.scopes),
       livemode: t.livemode,
       credentialRef: appConnectionRef(t.connection_id),
+      clientId: t.client_id,
     };
     const refreshToken = await issueRefreshToken(tx, t.connection_id, now);
-    const access = await issueAccessToken(ctx, principal, input.clientId);
+    const access = await issueAccessToken(ctx, principal);
     return { access_token: access.accessToken, token_type: 'Bearer', expires_in: access.expiresIn, refresh_token: refreshToken };
   });
 }

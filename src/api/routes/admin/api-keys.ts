@@ -9,17 +9,23 @@ const ApiKeyFields = {
   apiKeyId: Type.String({ format: 'uuid' }),
   organizationUuid: Type.String({ format: 'uuid' }),
   userUuid: Type.String({ format: 'uuid', description: 'The user the key acts as (GET /users/self).' }),
+  clientId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()], {
+    description: "The key's client_id claim (updated.clientUuid of its changes); null for a key issued before keys were JWTs.",
+  }),
   name: Type.String(),
   scopes: Type.Array(Type.String()),
   livemode: Type.Boolean({ description: 'false for a test-mode key.' }),
-  prefix: Type.String({ description: 'The first characters of the key, to tell keys apart.' }),
+  prefix: Type.String({ description: 'A few characters of the key, to tell keys apart (a JWT key: "…" and its last characters).' }),
   created: Type.String({ format: 'date-time' }),
 };
 
 export const ApiKeySchema = Type.Object(ApiKeyFields, { $id: 'ApiKey' });
 
 const CreatedApiKeySchema = Type.Object(
-  { ...ApiKeyFields, apiKey: Type.String({ description: 'The secret. Shown this once: Herald keeps only its hash.' }) },
+  {
+    ...ApiKeyFields,
+    apiKey: Type.String({ description: 'The key, a signed JWT (docs/auth.md). Shown this once: Herald keeps only its hash.' }),
+  },
   { $id: 'CreatedApiKey' },
 );
 
