@@ -27,6 +27,7 @@ import productRoutes from './routes/products.js';
 import purchaseRoutes from './routes/purchases.js';
 import subscriptionRoutes from './routes/subscriptions.js';
 import tokenRoutes from './routes/token.js';
+import undeliveredRoutes from './routes/undelivered.js';
 import userRoutes from './routes/users.js';
 import { BetterezErrorBodySchema, ErrorBodySchema } from './schemas.js';
 
@@ -98,6 +99,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(paymentTerminalRoutes, { ctx });
   // The same resource under the production prefix of Betterez's Inventory API.
   await app.register(paymentTerminalRoutes, { ctx, hide: true, prefix: '/inventory' });
+  await app.register(undeliveredRoutes, { ctx });
 
   // Admin API: every route in this context requires the admin token.
   await app.register(async (admin) => {

@@ -13,9 +13,21 @@ export interface EventType {
   scope: Scope | null;
   envelope: Envelope;
   trigger: string;
+  /**
+   * Subscriptions to these other names receive it too (still one message each).
+   * Clients of the original subscribe to ApplicationConnectionRemoved alone and tell
+   * the two disconnections apart by payload.type (nopCommerce).
+   */
+  alsoFor?: readonly string[];
 }
 
-const pusher = (name: string, scope: Scope | null, trigger: string): EventType => ({ name, scope, envelope: 'pusher', trigger });
+const pusher = (name: string, scope: Scope | null, trigger: string, alsoFor?: readonly string[]): EventType => ({
+  name,
+  scope,
+  envelope: 'pusher',
+  trigger,
+  ...(alsoFor ? { alsoFor } : {}),
+});
 const inventory = (name: string, trigger: string): EventType => ({
   name,
   scope: 'READ:PAYMENT_TERMINAL',
@@ -38,7 +50,7 @@ export const EVENT_TYPES: readonly EventType[] = [
     null,
     'The application was disconnected from the organization and its OAuth refresh token invalidated.',
   ),
-  pusher('PersonalAssertionDeleted', null, 'The API key used to create subscriptions was deleted.'),
+  pusher('PersonalAssertionDeleted', null, 'The API key used to create subscriptions was deleted.', ['ApplicationConnectionRemoved']),
   pusher('PaymentInitiated', 'READ:FINANCE', 'A payment is initiated.'),
   pusher('PaymentCreated', 'READ:FINANCE', 'A payment is created.'),
   pusher('PaymentCanceled', 'READ:FINANCE', 'A payment is canceled.'),
@@ -57,6 +69,9 @@ const BY_NAME = new Map(EVENT_TYPES.map((e) => [e.name, e]));
 export const eventType = (name: string): EventType | undefined => BY_NAME.get(name);
 
 export const isEventName = (name: string): boolean => BY_NAME.has(name);
+
+/** The subscribed names that receive an event: its own and its alsoFor. */
+export const namesReceiving = (type: EventType): string[] => [type.name, ...(type.alsoFor ?? [])];
 
 /** The scopes a subscription to these events needs; an empty list means every event. */
 export function scopesNeeded(eventNames: readonly string[]): Scope[] {

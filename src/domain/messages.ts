@@ -1,4 +1,4 @@
-import { conflict, forbidden, notFound } from '../errors.js';
+import { badRequest, conflict, forbidden, notFound } from '../errors.js';
 import {
   findMessage,
   findSubscriptionForLog,
@@ -9,6 +9,8 @@ import {
   type AttemptRow,
   type MessageRow,
 } from '../store/messages.js';
+import { findUndelivered, listUndelivered, liveSubscriptionsOf, type UndeliveredRow } from '../store/undelivered.js';
+import { toBzDate, type BzDate } from './formats.js';
 import { missingScopes } from './catalog.js';
 import type { DomainContext } from './context.js';
 import { isUuid } from './ids.js';
@@ -125,7 +127,105 @@ export async function resend(ctx: DomainContext, s: LogScope, messageId: string 
     deliveryId = m.delivery_id;
   }
   const resent = await ctx.db.transaction(async (tx) => {
-    const n = await resendDeliveries(tx, sub.id, deliveryId, ctx.clock.now());
+    const n = await resendDeliveries(tx, [sub.id], deliveryId, ctx.clock.now());
+    if (n > 0) tx.notifyOnCommit(WAKE_CHANNEL);
+    return n;
+  });
+  return { resent };
+}
+
+/**
+ * Betterez's undelivered webhooks, over the attempt log: an organization's messages not
+ * (yet) delivered to its live subscriptions, that the credential may see (its mode, and
+ * the scopes of the subscription's events). An item is one message to one subscription;
+ * its `_id` is the delivery's id as 24 hex, the Inventory API's id form.
+ */
+export interface UndeliveredItem {
+  _id: string;
+  /** The message id (Pusher messageId / Inventory event id). */
+  eventId: string;
+  event: string;
+  subscriptionUuid: string;
+  /** Where it is sent: the subscription's destination. */
+  url: string;
+  /** The event's payload (the Inventory envelope's data). */
+  data: unknown;
+  state: 'pending' | 'failed';
+  attempts: number;
+  statusCode: number | null;
+  /** Why the last attempt failed, or null before the first. */
+  reason: string | null;
+  createdAt: BzDate;
+  /** When it is tried next (pending), or null (failed: the schedule ran out). */
+  nextAttemptAt: BzDate | null;
+}
+
+const undeliveredIdOf = (deliveryId: number): string => deliveryId.toString(16).padStart(24, '0');
+
+/** A delivery id from an item id: 24 hex, else 400 (so a typo is not mistaken for a delivered message). */
+function parseUndeliveredId(id: string): number {
+  const n = /^[0-9a-fA-F]{24}$/.test(id) ? Number.parseInt(id, 16) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n <= 0) {
+    throw badRequest('INVALID_UNDELIVERED_ID', `the undelivered message id must be 24 hexadecimal characters, not "${id}"`, [
+      { propertyName: 'id', developerMessage: 'must be 24 hexadecimal characters' },
+    ]);
+  }
+  return n;
+}
+
+const toUndelivered = (r: UndeliveredRow): UndeliveredItem => ({
+  _id: undeliveredIdOf(r.delivery_id),
+  eventId: r.message_id,
+  event: r.event_name,
+  subscriptionUuid: r.subscription_uuid,
+  url: r.destination,
+  data: JSON.parse(r.payload) as unknown,
+  state: r.state,
+  attempts: r.attempts,
+  statusCode: r.last_status,
+  reason: r.last_error,
+  createdAt: toBzDate(r.created_at),
+  nextAttemptAt: r.state === 'pending' ? toBzDate(r.next_attempt_at) : null,
+});
+
+/** The ids of the live subscriptions whose messages the principal may see. */
+async function visibleSubscriptionIds(ctx: DomainContext, p: Principal): Promise<number[]> {
+  const subs = await liveSubscriptionsOf(ctx.db, p.organizationUuid, p.livemode);
+  return subs.filter((s) => missingScopes(p.scopes, s.event_names).length === 0).map((s) => s.id);
+}
+
+const undeliveredNotFound = (id: string) => notFound('UNDELIVERED_NOT_FOUND', `no undelivered message ${id}`);
+
+/** A page of undelivered messages, newest first, and how many there are. */
+export async function undeliveredOf(
+  ctx: DomainContext,
+  p: Principal,
+  page: { page: number; pageSize: number },
+): Promise<{ items: UndeliveredItem[]; count: number }> {
+  const ids = await visibleSubscriptionIds(ctx, p);
+  const r = await listUndelivered(ctx.db, ids, { limit: page.pageSize, offset: (page.page - 1) * page.pageSize });
+  return { items: r.rows.map(toUndelivered), count: r.count };
+}
+
+export async function undeliveredItem(ctx: DomainContext, p: Principal, id: string): Promise<UndeliveredItem> {
+  const deliveryId = parseUndeliveredId(id);
+  const row = await findUndelivered(ctx.db, await visibleSubscriptionIds(ctx, p), deliveryId);
+  if (!row) throw undeliveredNotFound(id);
+  return toUndelivered(row);
+}
+
+/** Resends one undelivered message (409 while it is being sent), or every one when id is null. */
+export async function retryUndelivered(ctx: DomainContext, p: Principal, id: string | null): Promise<{ resent: number }> {
+  const ids = await visibleSubscriptionIds(ctx, p);
+  let deliveryId: number | null = null;
+  if (id !== null) {
+    deliveryId = parseUndeliveredId(id);
+    const row = await findUndelivered(ctx.db, ids, deliveryId);
+    if (!row) throw undeliveredNotFound(id);
+    if (row.leased_by) throw conflict('MESSAGE_IN_FLIGHT', 'the message is being sent right now');
+  }
+  const resent = await ctx.db.transaction(async (tx) => {
+    const n = ids.length === 0 ? 0 : await resendDeliveries(tx, ids, deliveryId, ctx.clock.now());
     if (n > 0) tx.notifyOnCommit(WAKE_CHANNEL);
     return n;
   });

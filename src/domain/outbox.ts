@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { Tx } from '../store/db.js';
 import { insertEvent } from '../store/sql/insert-event.js';
-import { eventType } from './catalog.js';
+import { eventType, namesReceiving } from './catalog.js';
 import { inventoryEventId, pusherMessageId } from './ids.js';
 
 /** NOTIFY channel that wakes delivery workers when new deliveries are committed. */
@@ -45,6 +45,7 @@ export async function recordEvent(
     livemode: e.livemode,
     createdAt: clock.now(),
     onlyCreatedBy: e.onlyCreatedBy ?? null,
+    receivedBy: namesReceiving(type),
   });
   if (r.deliveries > 0) tx.notifyOnCommit(WAKE_CHANNEL);
   return { messageId, accepted: r.eventId !== null, deliveries: r.deliveries };

@@ -96,7 +96,13 @@ export const ProductSchema = obj(
 );
 
 export const ProductUpdatedSchema = obj(
-  { organizationUuid: Uuid, newEntity: ProductSchema, oldEntity: ProductSchema },
+  {
+    organizationUuid: Uuid,
+    // The product's uuid (newEntity.uuid): some receivers (hbackman/woocommerce-zettle) read it at the top.
+    uuid: Type.Optional(Uuid),
+    newEntity: ProductSchema,
+    oldEntity: ProductSchema,
+  },
   { title: 'ProductUpdated' },
 );
 
@@ -112,8 +118,37 @@ const BALANCE_EXAMPLE = {
   variantUuid: '24134200-fb65-11e7-8103-e11ba136a59d',
 };
 
+/** A balance before a change, with when it was set (`created`). */
+export const BalanceBeforeSchema = obj(
+  { ...BalanceSchema.properties, created: Type.Optional(SpecTimestamp) },
+  { title: 'BalanceBefore' },
+);
+
+/** Who changed a balance, when, and with which OAuth client (clientUuid: the API key's client_id claim). */
+export const BalanceUpdatedSchema = obj(
+  {
+    uuid: Uuid,
+    timestamp: SpecTimestamp,
+    userType: Type.String({ examples: ['USER'] }),
+    clientUuid: Type.Union([Uuid, Type.Null()]),
+  },
+  { title: 'BalanceUpdated' },
+);
+
+/**
+ * `updated`, `externalUuid` and balanceBefore's `created` are what the original sends
+ * (and what SwagPayPal and nopCommerce read) beyond the spec's trimmed example: every
+ * payload Herald's APIs produce has them; the schema leaves them optional so that the
+ * spec's own example still validates on the publish endpoint.
+ */
 export const InventoryBalanceChangedSchema = obj(
-  { organizationUuid: Uuid, balanceBefore: Type.Array(BalanceSchema), balanceAfter: Type.Array(BalanceSchema) },
+  {
+    organizationUuid: Uuid,
+    updated: Type.Optional(BalanceUpdatedSchema),
+    externalUuid: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'The change request\'s externalUuid, or null.' })),
+    balanceBefore: Type.Array(BalanceBeforeSchema),
+    balanceAfter: Type.Array(BalanceSchema),
+  },
   {
     title: 'InventoryBalanceChanged',
     examples: [

@@ -6,7 +6,7 @@ import type { Principal } from '../domain/principal.js';
  * organizationUuid is the organization every read and write is confined to, its
  * livemode the livemode of every event it causes.
  */
-export type Actor = Pick<Principal, 'organizationUuid' | 'userUuid' | 'userObjectId' | 'livemode'>;
+export type Actor = Pick<Principal, 'organizationUuid' | 'userUuid' | 'userObjectId' | 'livemode' | 'clientId'>;
 
 /** A new etag: 32 uppercase hex, the spec's form; random, so it changes on every write. */
 export const newEtag = (): string => randomBytes(16).toString('hex').toUpperCase();

@@ -32,10 +32,23 @@ export interface Balance {
   balance: string;
 }
 
-/** The InventoryBalanceChanged payload. */
+/** A balanceBefore entry: the balance, and when it was set. */
+export interface BalanceBefore extends Balance {
+  created: string;
+}
+
+/**
+ * The InventoryBalanceChanged payload, as the original sends it: beyond the spec's
+ * trimmed example, who changed it with which OAuth client (`updated`; SwagPayPal skips
+ * its own changes by clientUuid), the change request's externalUuid (null when none;
+ * the PayPal POS plugin and nopCommerce skip their own by it), and when each
+ * balanceBefore was set.
+ */
 export interface BalanceChange {
   organizationUuid: string;
-  balanceBefore: Balance[];
+  updated: { uuid: string; timestamp: string; userType: 'USER'; clientUuid: string | null };
+  externalUuid: string | null;
+  balanceBefore: BalanceBefore[];
   balanceAfter: Balance[];
 }
 
@@ -184,6 +197,7 @@ export async function applyBalanceChangesIn(
   actor: Actor,
   location: LocationRow,
   changes: PlannedChange[],
+  externalUuid: string | null = null,
 ): Promise<BalanceChange | undefined> {
   if (changes.length === 0) return undefined;
   const now = ctx.clock.now();
@@ -216,13 +230,13 @@ export async function applyBalanceChangesIn(
 
   const keyOf = (c: { productUuid: string; variantUuid: string }) => `${c.productUuid}/${c.variantUuid}`;
   const order = [...new Set(changes.map(keyOf))];
-  const before = new Map<string, string>();
+  const before = new Map<string, { balance: string; updatedAt: Date }>();
   // Lock in key order, so two writers touching the same variants cannot deadlock.
   for (const key of [...order].sort()) {
     const [productUuid, variantUuid] = key.split('/') as [string, string];
     before.set(key, await lockBalance(tx, balanceKey(location, org, productUuid, variantUuid), now));
   }
-  const after = new Map(before);
+  const after = new Map([...before].map(([k, b]) => [k, b.balance]));
   for (const c of changes) {
     const k = balanceKey(location, org, c.productUuid, c.variantUuid);
     after.set(keyOf(c), c.op === 'set' ? await setBalance(tx, k, c.value, now) : await addToBalance(tx, k, c.value, now));
@@ -233,7 +247,9 @@ export async function applyBalanceChangesIn(
   };
   const payload: BalanceChange = {
     organizationUuid: org,
-    balanceBefore: order.map((k) => entry(k, before.get(k)!)),
+    updated: { uuid: actor.userUuid, timestamp: formatSpecTimestamp(now), userType: 'USER', clientUuid: actor.clientId },
+    externalUuid,
+    balanceBefore: order.map((k) => ({ ...entry(k, before.get(k)!.balance), created: formatSpecTimestamp(before.get(k)!.updatedAt) })),
     balanceAfter: order.map((k) => entry(k, after.get(k)!)),
   };
   await recordEvent(tx, ctx.clock, { organizationUuid: org, eventName: 'InventoryBalanceChanged', payload, livemode: actor.livemode });
@@ -255,7 +271,7 @@ const balanceKey = (location: LocationRow, organizationUuid: string, productUuid
 export async function changeBalances(
   ctx: DomainContext,
   actor: Actor,
-  input: { locationUuid?: string; changes: BalanceChangeInput[] },
+  input: { locationUuid?: string; externalUuid?: string; changes: BalanceChangeInput[] },
 ): Promise<BalanceChange> {
   const violations: Violation[] = [];
   if (input.changes.length === 0) {
@@ -293,7 +309,7 @@ export async function changeBalances(
   }
   return ctx.db.transaction(async (tx) => {
     const location = await locationOrDefault(tx, ctx, actor, input.locationUuid);
-    return (await applyBalanceChangesIn(tx, ctx, actor, location, planned))!;
+    return (await applyBalanceChangesIn(tx, ctx, actor, location, planned, input.externalUuid?.toLowerCase() ?? null))!;
   });
 }
 

@@ -169,7 +169,8 @@ export function parseIfMatch(header: string | undefined): string[] | '*' | undef
  * Replaces a product with the full product sent (its uuid, created and createdBy
  * stay; variant uuids the client omits are new variants). When ifMatch is given, the
  * product's current etag must be one of them, else 412 and nothing changes. Emits
- * ProductUpdated {organizationUuid, newEntity, oldEntity}.
+ * ProductUpdated {organizationUuid, uuid, newEntity, oldEntity} (uuid: the product's,
+ * which some receivers read at the top instead of newEntity.uuid).
  */
 export async function replaceProduct(
   ctx: DomainContext,
@@ -214,7 +215,7 @@ export async function replaceProduct(
     await recordEvent(tx, ctx.clock, {
       organizationUuid: actor.organizationUuid,
       eventName: 'ProductUpdated',
-      payload: { organizationUuid: actor.organizationUuid, newEntity: next, oldEntity: old },
+      payload: { organizationUuid: actor.organizationUuid, uuid: next.uuid, newEntity: next, oldEntity: old },
       livemode: actor.livemode,
     });
     return next;

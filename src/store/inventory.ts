@@ -64,18 +64,18 @@ export interface BalanceKey {
  * is a balance of 0), so that the lock also covers a first write racing another.
  * Callers lock several rows in key order, so concurrent writers cannot deadlock.
  */
-export async function lockBalance(q: Queryable, k: BalanceKey, at: Date): Promise<string> {
+export async function lockBalance(q: Queryable, k: BalanceKey, at: Date): Promise<{ balance: string; updatedAt: Date }> {
   await q.query(
     `insert into inventory_balances (organization_uuid, location_uuid, product_uuid, variant_uuid, balance, updated_at)
      values ($1, $2, $3, $4, 0, $5) on conflict do nothing`,
     [k.organizationUuid, k.locationUuid, k.productUuid, k.variantUuid, at],
   );
-  const r = await q.query<{ balance: string }>(
-    `select balance::text as balance from inventory_balances
+  const r = await q.query<{ balance: string; updated_at: Date }>(
+    `select balance::text as balance, updated_at from inventory_balances
      where location_uuid = $1 and product_uuid = $2 and variant_uuid = $3 for update`,
     [k.locationUuid, k.productUuid, k.variantUuid],
   );
-  return r.rows[0]!.balance;
+  return { balance: r.rows[0]!.balance, updatedAt: r.rows[0]!.updated_at };
 }
 
 /** Sets a balance (decimal text) of a row locked by lockBalance; returns it as numeric text. */

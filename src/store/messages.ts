@@ -87,23 +87,23 @@ export async function listAttempts(q: Queryable, deliveryId: number): Promise<At
 }
 
 /**
- * Resends deliveries of a live subscription: they become pending, due now, with a fresh
+ * Resends deliveries of live subscriptions: they become pending, due now, with a fresh
  * retry schedule (the attempt log keeps every earlier attempt). A delivery being sent
  * right now (leased) is left alone. `deliveryId` null: every undelivered one.
  */
 export async function resendDeliveries(
   q: Queryable,
-  subscriptionId: number,
+  subscriptionIds: number[],
   deliveryId: number | null,
   now: Date,
 ): Promise<number> {
   const r = await q.query(
     `update deliveries
         set state = 'pending', attempts = 0, next_attempt_at = $3, finished_at = null, leased_by = null
-      where subscription_id = $1
+      where subscription_id = any ($1::bigint[])
         and ($2::bigint is not null and id = $2 or $2::bigint is null and state in ('pending', 'failed', 'cancelled'))
         and leased_by is null`,
-    [subscriptionId, deliveryId, now],
+    [subscriptionIds, deliveryId, now],
   );
   return r.rowCount;
 }

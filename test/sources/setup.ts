@@ -128,6 +128,7 @@ export async function openDomain(
     userUuid: newUuidV1(),
     userObjectId: newObjectId(),
     livemode: opts.livemode ?? true,
+    clientId: newUuidV1(),
   };
   return { ctx, clock, actor, testDb };
 }

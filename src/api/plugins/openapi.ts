@@ -27,6 +27,12 @@ export default fp(
               description: 'An OAuth access token from POST /token, or an API key.',
             },
             admin: { type: 'http', scheme: 'bearer', description: 'The admin token (HERALD_ADMIN_TOKEN).' },
+            apiKey: {
+              type: 'apiKey',
+              in: 'header',
+              name: 'x-api-key',
+              description: "An API key in Betterez's header (the Inventory API routes; alone or beside a Bearer credential).",
+            },
           },
         },
       },

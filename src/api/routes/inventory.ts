@@ -34,6 +34,9 @@ const LocationSchema = Type.Object({
 const BalancesBody = Type.Object(
   {
     locationUuid: Type.Optional(Type.String({ format: 'uuid', description: 'Default: the organization\'s store.' })),
+    externalUuid: Type.Optional(
+      Type.String({ format: 'uuid', description: "The client's id for this change, echoed as the event's externalUuid (to recognise its own changes)." }),
+    ),
     changes: Type.Array(
       Type.Object({
         productUuid: Type.String({ format: 'uuid' }),
@@ -142,7 +145,11 @@ export default async function inventoryRoutes(app: FastifyInstance, opts: { ctx:
       },
     },
     async (req) =>
-      changeBalances(ctx, actorFor(req, ['WRITE:PRODUCT']), req.body as { locationUuid?: string; changes: BalanceChangeInput[] }),
+      changeBalances(
+        ctx,
+        actorFor(req, ['WRITE:PRODUCT']),
+        req.body as { locationUuid?: string; externalUuid?: string; changes: BalanceChangeInput[] },
+      ),
   );
 
   app.get(

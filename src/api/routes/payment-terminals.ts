@@ -17,7 +17,7 @@ import { principalOf, requireCredential, requireScopes } from '../plugins/auth.j
 import { betterezErrors } from '../schemas.js';
 import { pageLinks, pageOf, PageQuery } from './paging.js';
 
-const security = [{ bearer: [] }];
+const security = [{ bearer: [] }, { apiKey: [] }] as Record<string, string[]>[];
 const tags = ['payment-terminals'];
 
 /**

@@ -38,8 +38,12 @@ export interface CreatedApiKey extends ApiKey {
   apiKey: string;
 }
 
-/** The payload of PersonalAssertionDeleted (Herald's choice: the spec shows none). */
+/**
+ * The payload of PersonalAssertionDeleted (Herald's choice: the spec shows none).
+ * `type` names the event, as the original's does (nopCommerce acts on payload.type).
+ */
 export interface PersonalAssertionDeletedPayload {
+  type: 'PersonalAssertionDeleted';
   organizationUuid: string;
   userUuid: string;
   apiKeyId: string;
@@ -126,7 +130,8 @@ export async function getApiKey(ctx: DomainContext, organizationUuid: string, ap
 
 /**
  * Revokes a key, and in the same transaction records PersonalAssertionDeleted for the
- * subscriptions that key created (directly or through access tokens minted from it).
+ * subscriptions that key created (directly or through access tokens minted from it)
+ * that listen for it or for ApplicationConnectionRemoved (the catalog's alsoFor).
  * The key stops working at once; its access tokens within HERALD_CREDENTIAL_CACHE_SECONDS
  * in other processes, at once in this one.
  */
@@ -138,6 +143,7 @@ export async function deleteApiKey(ctx: DomainContext, organizationUuid: string,
     const row = await revokeApiKey(tx, organizationUuid, apiKeyId, now);
     if (!row) throw keyNotFound(organizationUuid, apiKeyId);
     const payload: PersonalAssertionDeletedPayload = {
+      type: 'PersonalAssertionDeleted',
       organizationUuid,
       userUuid: row.user_uuid,
       apiKeyId: row.id,

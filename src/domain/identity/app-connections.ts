@@ -40,8 +40,12 @@ export interface CreatedAppConnection extends AppConnection {
   refreshToken: string;
 }
 
-/** The payload of ApplicationConnectionRemoved (Herald's choice: the spec shows none). */
+/**
+ * The payload of ApplicationConnectionRemoved (Herald's choice: the spec shows none).
+ * `type` names the event, as the original's does (nopCommerce acts on payload.type).
+ */
 export interface ApplicationConnectionRemovedPayload {
+  type: 'ApplicationConnectionRemoved';
   organizationUuid: string;
   connectionId: string;
   clientId: string;
@@ -140,6 +144,7 @@ export async function removeAppConnection(ctx: DomainContext, organizationUuid: 
     if (!row) throw connectionNotFound(organizationUuid, connectionId);
     await revokeRefreshTokens(tx, row.id, now);
     const payload: ApplicationConnectionRemovedPayload = {
+      type: 'ApplicationConnectionRemoved',
       organizationUuid,
       connectionId: row.id,
       clientId: row.client_id,

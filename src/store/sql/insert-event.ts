@@ -2,8 +2,8 @@ import type { Queryable } from '../db.js';
 
 /**
  * Accepts an event and fans it out in ONE statement: the event row and one pending
- * delivery per matching live subscription of its organization (eventNames contains it
- * or is empty), due now. Because both happen in the caller's transaction, a
+ * delivery per matching live subscription of its organization (eventNames names it, or
+ * one of the names in $9 that also receive it, or is empty), due now. Because both happen in the caller's transaction, a
  * subscription created after the event commits never receives it, and an event whose
  * transaction rolls back has no deliveries.
  *
@@ -30,7 +30,7 @@ with ev as (
     on s.organization_uuid = $1
    and s.deleted_at is null
    and s.livemode = $5
-   and (cardinality(s.event_names) = 0 or $2 = any (s.event_names))
+   and (cardinality(s.event_names) = 0 or s.event_names && $9::text[])
    and ($8::text is null or s.created_by = $8::text)
   where $7::boolean
   returning 1
@@ -47,6 +47,8 @@ export interface InsertEventInput {
   /** false: record the event without fanning it out (events nobody can subscribe to). */
   fanOut?: boolean;
   onlyCreatedBy?: string | null;
+  /** The subscribed names that receive it (the catalog's namesReceiving); default: [eventName]. */
+  receivedBy?: readonly string[];
 }
 
 /** Returns the new event's id (null when the message id was already accepted) and how many deliveries it made. */
@@ -60,6 +62,7 @@ export async function insertEvent(q: Queryable, e: InsertEventInput): Promise<{ 
     e.createdAt,
     e.fanOut ?? true,
     e.onlyCreatedBy ?? null,
+    e.receivedBy ?? [e.eventName],
   ]);
   const row = r.rows[0]!;
   return { eventId: row.event_id, deliveries: row.deliveries };
