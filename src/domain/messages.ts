@@ -160,16 +160,22 @@ export interface UndeliveredItem {
   nextAttemptAt: BzDate | null;
 }
 
+const undeliveredNotFound = (id: string) => notFound('UNDELIVERED_NOT_FOUND', `no undelivered message ${id}`);
+
 const undeliveredIdOf = (deliveryId: number): string => deliveryId.toString(16).padStart(24, '0');
 
-/** A delivery id from an item id: 24 hex, else 400 (so a typo is not mistaken for a delivered message). */
+/**
+ * A delivery id from an item id: 24 hex, else 400 (so a typo is not mistaken for a
+ * delivered message); one beyond any delivery id Herald makes is 404.
+ */
 function parseUndeliveredId(id: string): number {
-  const n = /^[0-9a-fA-F]{24}$/.test(id) ? Number.parseInt(id, 16) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n <= 0) {
+  if (!/^[0-9a-fA-F]{24}$/.test(id)) {
     throw badRequest('INVALID_UNDELIVERED_ID', `the undelivered message id must be 24 hexadecimal characters, not "${id}"`, [
       { propertyName: 'id', developerMessage: 'must be 24 hexadecimal characters' },
     ]);
   }
+  const n = Number.parseInt(id, 16);
+  if (!Number.isSafeInteger(n) || n <= 0) throw undeliveredNotFound(id);
   return n;
 }
 
@@ -193,8 +199,6 @@ async function visibleSubscriptionIds(ctx: DomainContext, p: Principal): Promise
   const subs = await liveSubscriptionsOf(ctx.db, p.organizationUuid, p.livemode);
   return subs.filter((s) => missingScopes(p.scopes, s.event_names).length === 0).map((s) => s.id);
 }
-
-const undeliveredNotFound = (id: string) => notFound('UNDELIVERED_NOT_FOUND', `no undelivered message ${id}`);
 
 /** A page of undelivered messages, newest first, and how many there are. */
 export async function undeliveredOf(
