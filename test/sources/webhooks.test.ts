@@ -5,8 +5,10 @@
 // both signatures recomputed here. Writes that are rejected deliver nothing.
 import { v1 as uuidv1 } from 'uuid';
 import assert from 'node:assert/strict';
+import { decodeJwt } from 'jose';
+import { formatSpecTimestamp } from '../../src/domain/formats.js';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { EVENTS_WITH_EXAMPLES, INVENTORY_EXAMPLES, PUSHER_EXAMPLES } from '../fixtures/spec-payloads.js';
+import { EVENTS_WITH_EXAMPLES, INVENTORY_EXAMPLES, originalPayloadExample } from '../fixtures/spec-payloads.js';
 import { testDatabases } from '../helpers/db.js';
 import { asCredential, createCredential } from '../helpers/identity.js';
 import type { ReceivedRequest } from '../helpers/receiver.js';
@@ -37,7 +39,9 @@ interface Balance {
 }
 interface BalanceChanged {
   organizationUuid: string;
-  balanceBefore: Balance[];
+  updated: { uuid: string; timestamp: string; userType: string; clientUuid: string | null };
+  externalUuid: string | null;
+  balanceBefore: (Balance & { created: string })[];
   balanceAfter: Balance[];
 }
 interface Terminal {
@@ -89,7 +93,7 @@ for (const backend of testDatabases()) {
       assert.equal(body.eventName, eventName);
       assert.equal(body.organizationUuid, w.org);
       assert.equal(body.timestamp, at.toISOString(), 'timestamp: when the event was accepted');
-      assert.deepEqual(shapeDifferences(payload, PUSHER_EXAMPLES[eventName]!.payload), [], JSON.stringify(payload, null, 2));
+      assert.deepEqual(shapeDifferences(payload, originalPayloadExample(eventName)), [], JSON.stringify(payload, null, 2));
       compared.add(eventName);
       return payload as T;
     }
@@ -124,6 +128,7 @@ for (const backend of testDatabases()) {
         }),
         200,
       );
+    const selfUuid = async () => (await json<{ uuid: string }>(await w.call('GET', '/users/self'), 200)).uuid;
     const storeUuid = async () => (await json<{ uuid: string }[]>(await w.call('GET', '/organizations/self/inventory/locations'), 200))[0]!.uuid;
 
     describe('product library', () => {
@@ -239,8 +244,16 @@ for (const backend of testDatabases()) {
         const payload = pusher<BalanceChanged>(got[0]!, 'InventoryBalanceChanged', at);
         assert.deepEqual(payload, answered);
         const entry = { organizationUuid: w.org, locationUuid: await storeUuid(), productUuid: p.uuid, variantUuid: p.variants[0]!.uuid };
-        assert.deepEqual(payload.balanceBefore, [{ ...entry, balance: '0' }]);
+        // A variant never counted: its balance row is made by this change, so `created` is now.
+        assert.deepEqual(payload.balanceBefore, [{ ...entry, balance: '0', created: formatSpecTimestamp(at) }]);
         assert.deepEqual(payload.balanceAfter, [{ ...entry, balance: '10' }]);
+        assert.deepEqual(payload.updated, {
+          uuid: await selfUuid(),
+          timestamp: formatSpecTimestamp(at),
+          userType: 'USER',
+          clientUuid: decodeJwt(w.cred.apiKey).client_id,
+        });
+        assert.equal(payload.externalUuid, null);
       });
 
       it('a balance change of an untracked product (422) delivers nothing', async () => {
@@ -304,8 +317,11 @@ for (const backend of testDatabases()) {
         const balance = pusher<BalanceChanged>(one(got, 'InventoryBalanceChanged'), 'InventoryBalanceChanged', at);
         const entry = { organizationUuid: w.org, locationUuid: await storeUuid(), productUuid: p.uuid, variantUuid };
         assert.equal(balance.organizationUuid, w.org);
-        assert.deepEqual(balance.balanceBefore, [{ ...entry, balance: '10' }]);
+        const [before] = balance.balanceBefore;
+        assert.deepEqual({ ...before, created: undefined }, { ...entry, balance: '10', created: undefined });
+        assert.ok(before!.created <= formatSpecTimestamp(at), 'the "10" was set before the sale');
         assert.deepEqual(balance.balanceAfter, [{ ...entry, balance: '8' }]);
+        assert.equal(balance.updated.clientUuid, decodeJwt(w.cred.apiKey).client_id, 'the sale was recorded with the key');
       });
 
       it('a purchase that fails validation delivers neither event, and the stock is untouched', async () => {
