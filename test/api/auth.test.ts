@@ -545,6 +545,8 @@ for (const backend of testDatabases()) {
         const otherKey = await createKey(orgA, ['READ:PRODUCT']);
         const mineAll = await insertSubscription(orgA, `api_key:${k.apiKeyId}`, [], false);
         const mineNamed = await insertSubscription(orgA, `api_key:${k.apiKeyId}`, ['PersonalAssertionDeleted', 'ProductCreated'], false);
+        // Subscribed to the other disconnection only: it receives this one too (nopCommerce subscribes so).
+        const mineAcr = await insertSubscription(orgA, `api_key:${k.apiKeyId}`, ['ApplicationConnectionRemoved'], false);
         await insertSubscription(orgA, `api_key:${k.apiKeyId}`, ['ProductCreated'], false); // not subscribed to it
         await insertSubscription(orgA, `api_key:${otherKey.apiKeyId}`, [], false); // another key's
         await insertSubscription(orgB, `api_key:${k.apiKeyId}`, []); // another organization's
@@ -553,6 +555,7 @@ for (const backend of testDatabases()) {
         const { events, deliveries } = await eventsAbout('PersonalAssertionDeleted', orgA, 'apiKeyId', k.apiKeyId);
         assert.equal(events.length, 1);
         assert.deepEqual(events[0]!.payload, {
+          type: 'PersonalAssertionDeleted',
           organizationUuid: orgA,
           userUuid: k.userUuid,
           apiKeyId: k.apiKeyId,
@@ -564,6 +567,7 @@ for (const backend of testDatabases()) {
           [
             [mineAll, 'pending'],
             [mineNamed, 'pending'],
+            [mineAcr, 'pending'],
           ],
         );
         assert.equal((await eventsAbout('PersonalAssertionDeleted', orgB, 'apiKeyId', k.apiKeyId)).events.length, 0);
@@ -586,6 +590,7 @@ for (const backend of testDatabases()) {
         const { events, deliveries } = await eventsAbout('ApplicationConnectionRemoved', orgB, 'connectionId', conn.connectionId);
         assert.equal(events.length, 1);
         assert.deepEqual(events[0]!.payload, {
+          type: 'ApplicationConnectionRemoved',
           organizationUuid: orgB,
           connectionId: conn.connectionId,
           clientId: 'events-app',

@@ -1,6 +1,7 @@
 // Inventory: tracking, balances per location, the default store; each change and its
 // event in one transaction, all or nothing.
 import assert from 'node:assert/strict';
+import { formatSpecTimestamp } from '../../src/domain/formats.js';
 import { after, before, describe, it } from 'node:test';
 import type { HeraldError } from '../../src/errors.js';
 import {
@@ -71,10 +72,25 @@ for (const backend of testDatabases()) {
         variantUuid,
         balance,
       });
-      assert.deepEqual(first, { organizationUuid: org(), balanceBefore: [entry(m, '0'), entry(s, '0')], balanceAfter: [entry(m, '10'), entry(s, '3.5')] });
-      const second = await changeBalances(d.ctx, d.actor, { changes: [{ productUuid: p.uuid, variantUuid: m, change: '-12.25' }] });
+      const at = (ms: number) => formatSpecTimestamp(new Date(ms));
+      const t0 = d.clock.now().getTime();
+      const updated = { uuid: d.actor.userUuid, timestamp: at(t0), userType: 'USER', clientUuid: d.actor.clientId };
+      assert.deepEqual(first, {
+        organizationUuid: org(),
+        updated,
+        externalUuid: null,
+        balanceBefore: [{ ...entry(m, '0'), created: at(t0) }, { ...entry(s, '0'), created: at(t0) }],
+        balanceAfter: [entry(m, '10'), entry(s, '3.5')],
+      });
+      d.clock.advance(60_000);
+      const externalUuid = '0f674460-fab5-11e7-a310-0002ebd6a43c';
+      const second = await changeBalances(d.ctx, d.actor, { externalUuid, changes: [{ productUuid: p.uuid, variantUuid: m, change: '-12.25' }] });
       assert.deepEqual(second.balanceAfter, [entry(m, '-2.25')]);
-      assert.deepEqual(second.balanceBefore, [entry(m, '10')]);
+      // created: when the "10" was set, a minute before this change.
+      assert.deepEqual(second.balanceBefore, [{ ...entry(m, '10'), created: at(t0) }]);
+      assert.deepEqual(second.updated, { ...updated, timestamp: at(t0 + 60_000) });
+      assert.equal(second.externalUuid, externalUuid);
+      d.clock.set(t0); // later tests of this suite expect the clock where it was
       const events = await eventsOf(d.ctx.db, org(), 'InventoryBalanceChanged');
       assert.deepEqual(events.map((e) => e.payload), [first, second]);
       assert.deepEqual(

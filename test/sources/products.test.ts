@@ -30,7 +30,7 @@ for (const backend of testDatabases()) {
       assert.equal(e!.livemode, false);
     });
 
-    it('replace records ProductUpdated {organizationUuid, newEntity, oldEntity}; a new etag; created stays', async () => {
+    it('replace records ProductUpdated {organizationUuid, uuid, newEntity, oldEntity}; a new etag; created stays', async () => {
       const old = await createProduct(d.ctx, d.actor, input());
       d.clock.advance(257);
       const next = await replaceProduct(d.ctx, d.actor, old.uuid, { ...input(), name: 'newName' });
@@ -38,7 +38,7 @@ for (const backend of testDatabases()) {
       assert.equal(next.created, old.created);
       assert.equal(next.updated, '2018-01-17T09:02:27.680+0000');
       const events = await eventsOf(d.ctx.db, d.actor.organizationUuid, 'ProductUpdated');
-      assert.deepEqual(events.at(-1)!.payload, { organizationUuid: d.actor.organizationUuid, newEntity: next, oldEntity: old });
+      assert.deepEqual(events.at(-1)!.payload, { organizationUuid: d.actor.organizationUuid, uuid: next.uuid, newEntity: next, oldEntity: old });
     });
 
     it('an If-Match mismatch is 412 and records nothing; a match (quoted, weak or *) applies', async () => {
