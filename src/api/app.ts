@@ -9,6 +9,7 @@ import type { DestinationProbe } from '../domain/subscriptions.js';
 import type { Logger } from '../logger.js';
 import type { Db } from '../store/db.js';
 import errorHandler, { clientErrorHandler, frameworkErrorHandler } from './plugins/error-handler.js';
+import inputRules, { jsonParseDepthError } from './plugins/input-rules.js';
 import metrics from './plugins/metrics.js';
 import openapi from './plugins/openapi.js';
 import { requireAdminToken } from './plugins/admin-auth.js';
@@ -71,12 +72,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     const text = body.toString();
     if (text.trim() === '') return done(null, undefined);
+    const tooDeep = jsonParseDepthError(text);
+    if (tooDeep) return done(tooDeep, undefined);
     return parseJson(req, text, done);
   });
 
   app.addSchema(ErrorBodySchema);
   app.addSchema(BetterezErrorBodySchema);
   await app.register(errorHandler);
+  await app.register(inputRules);
   await app.register(formbody);
   await app.register(metrics, { registry: deps.registry });
   await app.register(openapi, { version: deps.version });

@@ -14,9 +14,11 @@ export interface EventType {
   envelope: Envelope;
   trigger: string;
   /**
-   * Subscriptions to these other names receive it too (still one message each).
-   * Clients of the original subscribe to ApplicationConnectionRemoved alone and tell
-   * the two disconnections apart by payload.type (nopCommerce).
+   * Subscriptions that name one of these, but not this event, receive it under that
+   * name (its payload unchanged, so payload.type still tells it apart): still one
+   * message per subscription. Clients of the original subscribe to
+   * ApplicationConnectionRemoved alone, switch on eventName, then act on payload.type
+   * being either disconnection (nopCommerce).
    */
   alsoFor?: readonly string[];
 }
@@ -70,8 +72,6 @@ export const eventType = (name: string): EventType | undefined => BY_NAME.get(na
 
 export const isEventName = (name: string): boolean => BY_NAME.has(name);
 
-/** The subscribed names that receive an event: its own and its alsoFor. */
-export const namesReceiving = (type: EventType): string[] => [type.name, ...(type.alsoFor ?? [])];
 
 /** The scopes a subscription to these events needs; an empty list means every event. */
 export function scopesNeeded(eventNames: readonly string[]): Scope[] {

@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { Tx } from '../store/db.js';
 import { insertEvent } from '../store/sql/insert-event.js';
-import { eventType, namesReceiving } from './catalog.js';
+import { eventType } from './catalog.js';
 import { inventoryEventId, pusherMessageId } from './ids.js';
 
 /** NOTIFY channel that wakes delivery workers when new deliveries are committed. */
@@ -26,7 +26,9 @@ export interface NewEvent {
 /**
  * Records an event in the outbox, inside the caller's transaction (the one that made the
  * change the event tells of), fans it out to the matching subscriptions, and wakes the
- * workers when that transaction commits.
+ * workers when that transaction commits. An event with `alsoFor` names is recorded once
+ * more under each, for the subscriptions that name it but not the event (their message
+ * id named by the event's and the alias, so a repeated producer id stays one message).
  */
 export async function recordEvent(
   tx: Tx,
@@ -37,16 +39,26 @@ export async function recordEvent(
   if (!type) throw new Error(`unknown event ${e.eventName}`);
   // The Inventory envelope's id is an ObjectId (24 hex); the Pusher messageId a v5 UUID.
   const messageId = type.envelope === 'inventory' ? inventoryEventId(clock.now(), e.messageId) : pusherMessageId(e.messageId);
-  const r = await insertEvent(tx, {
+  const base = {
     organizationUuid: e.organizationUuid,
-    eventName: e.eventName,
-    messageId,
     payload: e.payload,
     livemode: e.livemode,
     createdAt: clock.now(),
     onlyCreatedBy: e.onlyCreatedBy ?? null,
-    receivedBy: namesReceiving(type),
-  });
-  if (r.deliveries > 0) tx.notifyOnCommit(WAKE_CHANNEL);
-  return { messageId, accepted: r.eventId !== null, deliveries: r.deliveries };
+  };
+  const r = await insertEvent(tx, { ...base, eventName: e.eventName, messageId });
+  let deliveries = r.deliveries;
+  if (r.eventId !== null) {
+    for (const alias of type.alsoFor ?? []) {
+      const aliased = await insertEvent(tx, {
+        ...base,
+        eventName: alias,
+        messageId: pusherMessageId(`${messageId}/${alias}`),
+        audience: { names: [alias], everyEvent: false, unless: [e.eventName] },
+      });
+      deliveries += aliased.deliveries;
+    }
+  }
+  if (deliveries > 0) tx.notifyOnCommit(WAKE_CHANNEL);
+  return { messageId, accepted: r.eventId !== null, deliveries };
 }

@@ -567,10 +567,13 @@ for (const backend of testDatabases()) {
           [
             [mineAll, 'pending'],
             [mineNamed, 'pending'],
-            [mineAcr, 'pending'],
           ],
         );
         assert.equal((await eventsAbout('PersonalAssertionDeleted', orgB, 'apiKeyId', k.apiKeyId)).events.length, 0);
+        // The subscriber of ApplicationConnectionRemoved alone gets it under that name, same payload.
+        const aliased = await eventsAbout('ApplicationConnectionRemoved', orgA, 'apiKeyId', k.apiKeyId);
+        assert.deepEqual(aliased.events.map((e) => e.payload), [events[0]!.payload]);
+        assert.deepEqual(aliased.deliveries.map((d) => [d.subscription_id, d.state]), [[mineAcr, 'pending']]);
       });
 
       it('removing an app connection records ApplicationConnectionRemoved for the organization subscriptions', async () => {

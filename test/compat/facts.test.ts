@@ -238,9 +238,14 @@ for (const backend of testDatabases()) {
       assert.equal(to('acr').length, 1, 'the ApplicationConnectionRemoved-only subscriber gets it');
       assert.equal(to('both').length, 1, 'one message, never two');
       assert.equal(to('products').length, 0);
-      for (const [tag, key] of [['acr', onlyAcr.signingKey], ['both', both.signingKey]] as const) {
+      // Each gets it under the name it subscribed to (clients switch on eventName first),
+      // and payload.type says which disconnection it is.
+      for (const [tag, key, eventName] of [
+        ['acr', onlyAcr.signingKey, 'ApplicationConnectionRemoved'],
+        ['both', both.signingKey, 'PersonalAssertionDeleted'],
+      ] as const) {
         const { body, payload } = checkPusherRequest(to(tag)[0]!, key);
-        assert.equal(body.eventName, 'PersonalAssertionDeleted');
+        assert.equal(body.eventName, eventName, tag);
         assert.equal(payload.type, 'PersonalAssertionDeleted');
       }
       assert.ok(unrelated.uuid);

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { HeraldError, type ErrorKind, type Violation } from '../../errors.js';
+import { MAX_VIOLATIONS } from './input-rules.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -91,10 +92,20 @@ export function errorBody(developerMessage: string, errorType: string, violation
 export default fp(
   async function errorHandler(app: FastifyInstance) {
     app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
-      const send = (status: number, body: ErrorBody) =>
-        reply
+      const send = (status: number, full: ErrorBody) => {
+        // Bounded answers: a request that breaks a rule 100,000 times gets a handful of them.
+        const body =
+          full.violations.length > MAX_VIOLATIONS
+            ? {
+                ...full,
+                developerMessage: `${full.developerMessage} (${full.violations.length} violations; the first ${MAX_VIOLATIONS} are listed)`,
+                violations: full.violations.slice(0, MAX_VIOLATIONS),
+              }
+            : full;
+        return reply
           .status(status)
           .send(req.routeOptions.config?.betterezErrors ? { code: body.errorType, message: body.developerMessage, ...body } : body);
+      };
       if (err instanceof HeraldError) {
         const status = STATUS_OF[err.kind];
         if (status >= 500) req.log.warn({ errorType: err.errorType }, err.message);

@@ -2,8 +2,8 @@ import type { Queryable } from '../db.js';
 
 /**
  * Accepts an event and fans it out in ONE statement: the event row and one pending
- * delivery per matching live subscription of its organization (eventNames names it, or
- * one of the names in $9 that also receive it, or is empty), due now. Because both happen in the caller's transaction, a
+ * delivery per matching live subscription of its organization (eventNames names one of
+ * $9, or is empty when $10), due now, skipping subscriptions that name one of $11. Because both happen in the caller's transaction, a
  * subscription created after the event commits never receives it, and an event whose
  * transaction rolls back has no deliveries.
  *
@@ -30,7 +30,8 @@ with ev as (
     on s.organization_uuid = $1
    and s.deleted_at is null
    and s.livemode = $5
-   and (cardinality(s.event_names) = 0 or s.event_names && $9::text[])
+   and ((cardinality(s.event_names) = 0 and $10::boolean) or s.event_names && $9::text[])
+   and not (s.event_names && $11::text[])
    and ($8::text is null or s.created_by = $8::text)
   where $7::boolean
   returning 1
@@ -47,8 +48,11 @@ export interface InsertEventInput {
   /** false: record the event without fanning it out (events nobody can subscribe to). */
   fanOut?: boolean;
   onlyCreatedBy?: string | null;
-  /** The subscribed names that receive it (the catalog's namesReceiving); default: [eventName]. */
-  receivedBy?: readonly string[];
+  /**
+   * Who receives it: subscriptions naming one of `names` (default [eventName]), those to
+   * every event when `everyEvent` (default true), but none naming one of `unless`.
+   */
+  audience?: { names: readonly string[]; everyEvent: boolean; unless: readonly string[] };
 }
 
 /** Returns the new event's id (null when the message id was already accepted) and how many deliveries it made. */
@@ -62,7 +66,9 @@ export async function insertEvent(q: Queryable, e: InsertEventInput): Promise<{ 
     e.createdAt,
     e.fanOut ?? true,
     e.onlyCreatedBy ?? null,
-    e.receivedBy ?? [e.eventName],
+    e.audience?.names ?? [e.eventName],
+    e.audience?.everyEvent ?? true,
+    e.audience?.unless ?? [],
   ]);
   const row = r.rows[0]!;
   return { eventId: row.event_id, deliveries: row.deliveries };
