@@ -108,6 +108,7 @@ export default async function subscriptionRoutes(app: FastifyInstance, opts: { c
     '/organizations/:organizationUuid/subscriptions',
     {
       validatorCompiler: documentOnly,
+      config: { validatesOwnInput: true },
       schema: {
         tags,
         security,
@@ -151,6 +152,7 @@ export default async function subscriptionRoutes(app: FastifyInstance, opts: { c
     '/organizations/:organizationUuid/subscriptions/:subscriptionUuid',
     {
       validatorCompiler: documentOnly,
+      config: { validatesOwnInput: true },
       schema: {
         tags,
         security,
