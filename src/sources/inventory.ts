@@ -1,6 +1,6 @@
 import type { DomainContext } from '../domain/context.js';
 import { canonicalDecimal, DECIMAL_PATTERN, formatSpecTimestamp } from '../domain/formats.js';
-import { newUuidV1 } from '../domain/ids.js';
+import { nameUuid, newUuidV1 } from '../domain/ids.js';
 import { recordEvent } from '../domain/outbox.js';
 import { badRequest, notFound, unprocessable, type Violation } from '../errors.js';
 import type { Queryable, Tx } from '../store/db.js';
@@ -323,4 +323,72 @@ export async function balancesAt(ctx: DomainContext, actor: Actor, locationUuid?
     variantUuid: b.variant_uuid,
     balance: canonicalDecimal(b.balance),
   }));
+}
+
+/**
+ * The Zettle Inventory API's location types. Its clients require all four to exist
+ * (SwagPayPal and nopCommerce map type -> uuid and fail without one): STORE is Herald's
+ * default location; SUPPLIER, BIN and SOLD are where stock comes from and goes to, which
+ * Herald does not keep balances for, so they are named, not stored (a v5 UUID per
+ * organization and type, the same on every call).
+ */
+export const ZETTLE_LOCATION_TYPES = ['STORE', 'SUPPLIER', 'BIN', 'SOLD'] as const;
+export type ZettleLocationType = (typeof ZETTLE_LOCATION_TYPES)[number];
+
+/** A location as the Zettle Inventory API (v2) lists it. */
+export interface ZettleLocation {
+  uuid: string;
+  type: ZettleLocationType;
+  name: string;
+  description: string;
+  default: boolean;
+}
+
+/** The inventory of one location as the Zettle Inventory API (v2) answers it. */
+export interface InventoryStatus {
+  locationUuid: string;
+  trackedProducts: string[];
+  variants: { locationUuid: string; locationType: ZettleLocationType; productUuid: string; variantUuid: string; balance: string }[];
+}
+
+const systemLocationUuid = (organizationUuid: string, type: ZettleLocationType) =>
+  nameUuid(`${organizationUuid}/${type}`, organizationUuid);
+
+/** The four locations (the STORE is the organization's default location, made on first use). */
+export async function zettleLocations(ctx: DomainContext, actor: Actor): Promise<ZettleLocation[]> {
+  const store = await defaultLocation(ctx.db, ctx, actor);
+  return ZETTLE_LOCATION_TYPES.map((type) => ({
+    uuid: type === 'STORE' ? store.uuid : systemLocationUuid(actor.organizationUuid, type),
+    type,
+    name: type === 'STORE' ? store.name : type.charAt(0) + type.slice(1).toLowerCase(),
+    description: 'System generated',
+    default: type === 'STORE',
+  }));
+}
+
+/**
+ * The inventory of a location, named by uuid or by type (case-insensitive): the
+ * tracked products, and the balances of their variants there (the store's; none at the
+ * other three). 404 LOCATION_NOT_FOUND for anything else.
+ */
+export async function inventoryStatus(ctx: DomainContext, actor: Actor, which: { uuid: string } | { type: string }): Promise<InventoryStatus> {
+  const locations = await zettleLocations(ctx, actor);
+  const location =
+    'uuid' in which
+      ? locations.find((l) => l.uuid === which.uuid.toLowerCase())
+      : locations.find((l) => l.type === which.type.toUpperCase());
+  if (!location) throw notFound('LOCATION_NOT_FOUND', `location ${'uuid' in which ? which.uuid : `of type ${which.type}`} does not exist`);
+  const tracked = (await listTracking(ctx.db, actor.organizationUuid)).map((t) => t.product_uuid);
+  const balances = location.type === 'STORE' ? await listBalances(ctx.db, actor.organizationUuid, location.uuid) : [];
+  return {
+    locationUuid: location.uuid,
+    trackedProducts: tracked,
+    variants: balances.map((b) => ({
+      locationUuid: location.uuid,
+      locationType: location.type,
+      productUuid: b.product_uuid,
+      variantUuid: b.variant_uuid,
+      balance: canonicalDecimal(b.balance),
+    })),
+  };
 }

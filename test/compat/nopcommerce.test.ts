@@ -414,6 +414,19 @@ for (const backend of testDatabases()) {
       assert.equal(auth.developerMessage ?? null, null);
     });
 
+    it('the store inventory it reads (GET /organizations/self/inventory/locations?type=store) is one object, and the four locations exist once each', async () => {
+      const plugin = new NopZettlePlugin(h.url, merchant.apiKey);
+      const locations = (await plugin.request('GET', '/organizations/self/locations', {})) as Obj[];
+      for (const type of ['SUPPLIER', 'STORE', 'SOLD', 'BIN']) {
+        assert.equal(locations.filter((l) => l.type === type).length, 1, type);
+      }
+      const store = (await plugin.request('GET', '/organizations/self/inventory/locations?type=store', {})) as Obj;
+      assert.ok(store && typeof store === 'object' && !Array.isArray(store), JSON.stringify(store));
+      assert.equal(store.locationUuid, locations.find((l) => l.type === 'STORE')!.uuid);
+      assert.ok(Array.isArray(store.trackedProducts));
+      assert.ok(Array.isArray(store.variants));
+    });
+
     it('GET and DELETE with a `{}` JSON body are accepted', async () => {
       const plugin = new NopZettlePlugin(h.url, merchant.apiKey);
       const list = await plugin.request('GET', '/organizations/self/subscriptions', {}, { list: Subscription });
@@ -447,8 +460,8 @@ for (const backend of testDatabases()) {
         await plugin.request('POST', '/organizations/self/subscriptions', body);
       });
       await expectFailure('an invalid create', () => plugin.request('POST', '/organizations/self/subscriptions', { uuid: 'x' }));
-      await expectFailure('a route Herald does not serve (the plugin\'s v2 inventory locations)', () =>
-        plugin.request('GET', '/organizations/self/locations', {}),
+      await expectFailure('a route Herald does not serve (the product import)', () =>
+        plugin.request('GET', '/organizations/self/import/status/00000000-0000-1000-8000-000000000000', {}),
       );
       const anonymous = new NopZettlePlugin(h.url, merchant.apiKey);
       Object.assign(anonymous, { accessToken: 'not-a-token' });

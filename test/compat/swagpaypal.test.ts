@@ -334,9 +334,10 @@ class SwagPayPalPos {
     read<string>(updated, 'userType');
     const clientUuid = updated.clientUuid as string | undefined;
     if (clientUuid !== undefined && clientUuid === read<string>(this.apiKey.payload, 'client_id')) return 'own change';
-    // Here the plugin loads its inventory context from Zettle's v2 inventory API
-    // (GET /organizations/self/locations/ and .../inventory/locations/{store}/), which
-    // Herald does not serve; the STORE uuid is given to this model instead.
+    // Here the plugin loads its inventory context from the v2 inventory API
+    // (GET /organizations/self/locations/ and .../inventory/locations/{store}/): the
+    // model is given the STORE uuid that `before` loaded the same way (see the test
+    // "the inventory context the webhook handler loads").
     const before = read<Record<string, unknown>[]>(payload, 'balanceBefore');
     const afterList = read<Record<string, unknown>[]>(payload, 'balanceAfter');
     for (const b of before) {
@@ -374,9 +375,9 @@ for (const backend of testDatabases()) {
       h = await startCompatHerald(backend);
       receiver = await startReceiver();
       merchant = await newMerchant(h, [...SCOPES]);
-      // The plugin finds the STORE location through the v2 inventory API; Herald's
-      // locations endpoint names the same default store.
-      const locs = await wire(h.url, 'GET', '/organizations/self/inventory/locations', { Authorization: merchant.auth });
+      // The plugin finds the STORE location through the v2 inventory API (InventoryContextFactory).
+      const locs = await wire(h.url, 'GET', '/organizations/self/locations/', { Authorization: merchant.auth });
+      assert.equal(locs.status, 200, locs.text);
       storeUuid = (JSON.parse(locs.text) as { uuid: string; type: string }[]).find((l) => l.type === 'STORE')!.uuid;
     });
     after(async () => {
@@ -386,6 +387,25 @@ for (const backend of testDatabases()) {
     beforeEach(() => {
       receiver.reset();
       receiver.respondWith(route);
+    });
+
+    it('the inventory context the webhook handler loads: all four location types, and the store\'s inventory', async () => {
+      const token = await wire(h.url, 'POST', '/token/', { 'Content-Type': 'application/x-www-form-urlencoded' },
+        new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', client_id: 'partner', assertion: merchant.apiKey }).toString());
+      const bearer = { Authorization: `Bearer ${(JSON.parse(token.text) as { access_token: string }).access_token}` };
+      const locs = JSON.parse((await wire(h.url, 'GET', '/organizations/self/locations/', bearer)).text) as Record<string, unknown>[];
+      // Location structs: uuid, type, name, description strings, default a boolean; every type present once.
+      for (const l of locs) {
+        for (const k of ['uuid', 'type', 'name', 'description']) assert.equal(typeof read(l, k), 'string', k);
+        assert.equal(typeof read(l, 'default'), 'boolean');
+      }
+      assert.deepEqual(locs.map((l) => l.type).sort(), ['BIN', 'SOLD', 'STORE', 'SUPPLIER']);
+      const status = await wire(h.url, 'GET', `/organizations/self/inventory/locations/${storeUuid}/`, bearer);
+      assert.equal(status.status, 200, status.text);
+      const inv = JSON.parse(status.text) as Record<string, unknown>;
+      assert.equal(read(inv, 'locationUuid'), storeUuid);
+      assert.ok(Array.isArray(read(inv, 'trackedProducts')), 'trackedProducts is required');
+      assert.ok(Array.isArray(read(inv, 'variants')));
     });
 
     it('the API key decodes into the plugin\'s header and payload structs (strict types)', async () => {

@@ -6,6 +6,9 @@ import type { Scope } from '../../domain/scopes.js';
 import type { Actor } from '../../sources/actor.js';
 import {
   allLocations,
+  inventoryStatus,
+  ZETTLE_LOCATION_TYPES,
+  zettleLocations,
   balancesAt,
   changeBalances,
   startTracking,
@@ -168,17 +171,71 @@ export default async function inventoryRoutes(app: FastifyInstance, opts: { ctx:
     async (req) => balancesAt(ctx, actorFor(req, ['READ:PRODUCT']), (req.query as { locationUuid?: string }).locationUuid),
   );
 
+  const ZettleLocationType = Type.Union(ZETTLE_LOCATION_TYPES.map((t) => Type.Literal(t)));
+  const InventoryStatusSchema = Type.Object(
+    {
+      locationUuid: Uuid,
+      trackedProducts: Type.Array(Uuid),
+      variants: Type.Array(
+        Type.Object({ locationUuid: Uuid, locationType: ZettleLocationType, productUuid: Uuid, variantUuid: Uuid, balance: Type.String() }),
+      ),
+    },
+    { description: "A location's inventory, as the Zettle Inventory API (v2) answers it." },
+  );
+
   app.get(
     '/organizations/:organizationUuid/inventory/locations',
     {
       schema: {
         tags,
         security,
-        summary: 'The organization\'s locations (its default store is created on first use).',
+        summary: "The organization's locations; with ?type=, that location's inventory (the Zettle Inventory API's form).",
+        description:
+          'Without `type`: Herald\'s list of locations (its default store is created on first use). With `type` ' +
+          '(STORE, SUPPLIER, BIN or SOLD, any case; nopCommerce sends `store`): `{locationUuid, trackedProducts, variants}`.',
         params: OrgParams,
-        response: { 200: Type.Array(LocationSchema), ...errors(401, 403) },
+        querystring: Type.Object({ type: Type.Optional(Type.String({ maxLength: 16 })) }),
+        response: { 200: Type.Union([Type.Array(LocationSchema), InventoryStatusSchema]), ...errors(400, 401, 403, 404) },
       },
     },
-    async (req) => allLocations(ctx, actorFor(req, ['READ:PRODUCT'])),
+    async (req) => {
+      const actor = actorFor(req, ['READ:PRODUCT']);
+      const type = (req.query as { type?: string }).type;
+      return type === undefined ? allLocations(ctx, actor) : inventoryStatus(ctx, actor, { type });
+    },
+  );
+
+  app.get(
+    '/organizations/:organizationUuid/inventory/locations/:locationUuid',
+    {
+      schema: {
+        tags,
+        security,
+        summary: "A location's inventory: tracked products and their variants' balances (the Zettle Inventory API's form).",
+        params: Type.Object({ ...OrgParams.properties, locationUuid: Type.String({ format: 'uuid' }) }),
+        response: { 200: InventoryStatusSchema, ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (req) =>
+      inventoryStatus(ctx, actorFor(req, ['READ:PRODUCT']), { uuid: (req.params as { locationUuid: string }).locationUuid }),
+  );
+
+  app.get(
+    '/organizations/:organizationUuid/locations',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'The four locations of the Zettle Inventory API: STORE (the default), SUPPLIER, BIN and SOLD.',
+        params: OrgParams,
+        response: {
+          200: Type.Array(
+            Type.Object({ uuid: Uuid, type: ZettleLocationType, name: Type.String(), description: Type.String(), default: Type.Boolean() }),
+          ),
+          ...errors(401, 403),
+        },
+      },
+    },
+    async (req) => zettleLocations(ctx, actorFor(req, ['READ:PRODUCT'])),
   );
 }
