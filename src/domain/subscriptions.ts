@@ -11,7 +11,7 @@ import {
 } from '../store/subscriptions.js';
 import { isEventName, missingScopes } from './catalog.js';
 import type { DomainContext } from './context.js';
-import { checkDestinationSyntax } from './destinations.js';
+import { checkDestinationSyntax, resolveDestination } from './destinations.js';
 import { isUuid, isUuidV1 } from './ids.js';
 import type { Principal } from './principal.js';
 
@@ -118,6 +118,21 @@ function destinationProblem(raw: unknown, allowInsecure: boolean): string | unde
   if (raw.trim() === '') return 'must not be empty';
   const r = checkDestinationSyntax(raw, allowInsecure);
   return r.ok ? undefined : r.reason;
+}
+
+/**
+ * Where an update's destination resolves, judged by the rule the sender applies when it
+ * connects (and create applies through its TestMessage): a name that resolves to a
+ * loopback, private or otherwise non-public address is refused (422), so it is never
+ * stored. A name that does not resolve now is accepted: an update sends no test message,
+ * and deliveries retry.
+ */
+async function destinationAddressProblem(destination: string, allowInsecure: boolean): Promise<string | undefined> {
+  if (allowInsecure) return undefined;
+  const syntax = checkDestinationSyntax(destination, allowInsecure);
+  if (!syntax.ok) return syntax.reason;
+  const r = await resolveDestination(syntax.url.hostname, allowInsecure);
+  return !r.ok && r.errorClass === 'unsafe_destination' ? r.message : undefined;
 }
 
 function requireEventScopes(principal: Principal, eventNames: string[]): void {
@@ -246,8 +261,8 @@ const subscriptionNotFound = (uuid: string) =>
 
 /**
  * Updates a subscription; every field is optional. 400 for unknown event names (or a
- * transportName other than WEBHOOK), 422 for an empty or invalid destination or an
- * invalid contactEmail, 403 for events whose scope is missing, 404 when not found.
+ * transportName other than WEBHOOK), 422 for an empty or invalid destination (the same
+ * rules as create: syntax, and where its name resolves) or an invalid contactEmail, 403 for events whose scope is missing, 404 when not found.
  * The signing key never changes.
  */
 export async function updateSubscription(
@@ -272,7 +287,11 @@ export async function updateSubscription(
 
   const unfit: Violation[] = [];
   if (input.destination !== undefined) {
-    const p = input.destination === null ? 'must not be empty' : destinationProblem(input.destination, ctx.config.allowInsecureDestinations);
+    const allowInsecure = ctx.config.allowInsecureDestinations;
+    const p =
+      input.destination === null
+        ? 'must not be empty'
+        : (destinationProblem(input.destination, allowInsecure) ?? (await destinationAddressProblem(input.destination as string, allowInsecure)));
     if (p) unfit.push({ propertyName: 'destination', developerMessage: p });
     else changes.destination = input.destination as string;
   }

@@ -461,16 +461,17 @@ for (const backend of testDatabases()) {
   });
 }
 
-describe('destination safety without HERALD_ALLOW_INSECURE_DESTINATIONS', () => {
+for (const backend of testDatabases()) {
+describe(`destination safety without HERALD_ALLOW_INSECURE_DESTINATIONS: ${backend.name}`, () => {
   let h: TestHerald;
   let cred: TestCredential;
   before(async () => {
-    h = await startTestHerald(testDatabases()[0]!, { config: { allowInsecureDestinations: false } });
+    h = await startTestHerald(backend, { config: { allowInsecureDestinations: false } });
     cred = await createCredential(h, ALL_SCOPES);
   });
   after(() => h.stop());
 
-  for (const destination of [
+  const UNSAFE = [
     'http://example.com/hook',
     'https://127.0.0.1/hook',
     'https://10.1.2.3/hook',
@@ -478,8 +479,10 @@ describe('destination safety without HERALD_ALLOW_INSECURE_DESTINATIONS', () => 
     'https://[::1]/hook',
     'https://[::ffff:127.0.0.1]/hook',
     'https://localhost/hook',
-  ]) {
-    it(`422 for ${destination}, storing nothing`, async () => {
+    'https://LOCALHOST:8443/hook',
+  ];
+  for (const destination of UNSAFE) {
+    it(`create: 422 for ${destination}, storing nothing`, async () => {
       const res = await asCredential(h, cred)('POST', '/organizations/self/subscriptions', {
         uuid: uuidv1(),
         transportName: 'WEBHOOK',
@@ -492,4 +495,24 @@ describe('destination safety without HERALD_ALLOW_INSECURE_DESTINATIONS', () => 
       assert.equal(n, 0);
     });
   }
+
+  it('update: the same 422 for each of them (a name that resolves to loopback included), storing nothing', async () => {
+    // A subscription to a public destination (inserted: create would send it a TestMessage).
+    const uuid = uuidv1();
+    const stored = 'https://hooks.example.com/herald';
+    await h.db.query(
+      `insert into subscriptions (uuid, organization_uuid, transport_name, event_names, destination, contact_email, status,
+                                  signing_key, created_by, livemode, created_at, updated_at)
+       values ($1, $2, 'WEBHOOK', '{}', $3, 'a@example.com', 'ACTIVE', $4, $5, true, now(), now())`,
+      [uuid, cred.organizationUuid, stored, `k${uuid.replaceAll('-', '')}`, `api_key:${cred.apiKeyId}`],
+    );
+    for (const destination of UNSAFE) {
+      const res = await asCredential(h, cred)('PUT', `/organizations/self/subscriptions/${uuid}`, { destination });
+      const body = await expectError(res, 422);
+      assert.deepEqual(body.violations.map((v) => v.propertyName), ['destination'], destination);
+      const row = await h.db.query<{ destination: string }>('select destination from subscriptions where uuid = $1', [uuid]);
+      assert.equal(row.rows[0]!.destination, stored, `${destination} was not stored`);
+    }
+  });
 });
+}
