@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { HeraldError } from '../errors.js';
 import type { Db, QueryResult, Tx } from './db.js';
 
 // Parse int8 (counts, sums) to number as PGlite does; Herald's int8 values stay far
@@ -9,17 +10,48 @@ const types = {
     oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
+/** SQLSTATE classes and codes that mean the server or the connection went away, not the statement. */
+const CONNECTION_SQLSTATE = /^(08|57P0[1-3]|53300)/;
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * Whether an error says the database is away (restart, failover, network cut) rather
+ * than that a statement failed: such a request is answered 503, and retried by a client.
+ */
+export function isConnectionError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && (CONNECTION_SQLSTATE.test(code) || CONNECTION_CODES.has(code))) return true;
+  return /Connection terminated|not queryable|timeout exceeded when trying to connect|Client was closed|connection (?:is )?closed/i.test(
+    err.message,
+  );
+}
+
+/** The error a caller sees: "the database is unavailable" (503) for a lost connection, else the driver's. */
+function classified(err: unknown): unknown {
+  if (err instanceof HeraldError || !isConnectionError(err)) return err;
+  return new HeraldError('unavailable', 'DATABASE_UNAVAILABLE', `the database is unavailable (${(err as Error).message}); retry shortly`);
+}
+
 function wrap(client: pg.Pool | pg.PoolClient, onCommit: Set<string>): Tx {
   return {
     notifyOnCommit(channel: string): void {
       onCommit.add(channel);
     },
     async exec(sql: string): Promise<void> {
-      await client.query(sql);
+      try {
+        await client.query(sql);
+      } catch (err) {
+        throw classified(err);
+      }
     },
     async query<T>(sql: string, params?: unknown[]): Promise<QueryResult<T>> {
-      const r = await client.query(sql, params);
-      return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
+      try {
+        const r = await client.query(sql, params);
+        return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
+      } catch (err) {
+        throw classified(err);
+      }
     },
   };
 }
@@ -122,7 +154,20 @@ export async function makePostgresDb(url: string, options: PostgresDbOptions): P
     kind: 'postgres',
     query: root.query,
     async transaction(fn) {
-      const client = await pool.connect();
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (err) {
+        throw classified(err);
+      }
+      // A checked-out client has no listener of the pool's: without one, the server
+      // going away mid-transaction ('error' on the client) would end the process.
+      let broken: Error | undefined;
+      const onError = (err: Error) => {
+        broken = err;
+        options.onIdleError?.(err);
+      };
+      client.on('error', onError);
       const channels = new Set<string>();
       try {
         await client.query('BEGIN');
@@ -132,9 +177,11 @@ export async function makePostgresDb(url: string, options: PostgresDbOptions): P
         return result;
       } catch (err) {
         await client.query('ROLLBACK').catch(() => {});
-        throw err;
+        throw classified(err);
       } finally {
-        client.release();
+        client.removeListener('error', onError);
+        // A client whose connection broke is destroyed, not returned to the pool.
+        client.release(broken);
       }
     },
     exec: root.exec,

@@ -38,8 +38,7 @@ describe('herald CLI', () => {
     const port = await freePort();
     const p = runHerald(['serve'], { PORT: String(port), HERALD_DATA_DIR: dataDir });
     running.push(p);
-    const ms = await waitForHttp(`http://127.0.0.1:${port}/healthz`, 15_000, p);
-    assert.ok(ms < 15_000);
+    await waitForHttp(`http://127.0.0.1:${port}/healthz`, undefined, p);
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
     assert.deepEqual(await ready.json(), { status: 'ready', database: 'pglite' });
 
@@ -61,7 +60,7 @@ describe('herald CLI', () => {
     // After a clean stop the data dir is free again and keeps its token and schema.
     const again = runHerald(['serve'], { PORT: String(port), HERALD_DATA_DIR: dataDir });
     running.push(again);
-    await waitForHttp(`http://127.0.0.1:${port}/readyz`, 15_000, again);
+    await waitForHttp(`http://127.0.0.1:${port}/readyz`, undefined, again);
     assert.match(again.output(), /database schema up to date/);
     assert.ok(!again.output().includes('admin token generated'));
     again.child.kill('SIGTERM');
@@ -73,12 +72,12 @@ describe('herald CLI', () => {
     const port = await freePort();
     const p = runHerald(['serve'], { PORT: String(port), HERALD_DATA_DIR: dataDir });
     running.push(p);
-    await waitForHttp(`http://127.0.0.1:${port}/healthz`, 15_000, p);
+    await waitForHttp(`http://127.0.0.1:${port}/healthz`, undefined, p);
     p.child.kill('SIGKILL');
     await p.exited;
     const q = runHerald(['serve'], { PORT: String(port), HERALD_DATA_DIR: dataDir });
     running.push(q);
-    await waitForHttp(`http://127.0.0.1:${port}/readyz`, 15_000, q);
+    await waitForHttp(`http://127.0.0.1:${port}/readyz`, undefined, q);
     q.child.kill('SIGTERM');
     assert.equal(await q.exited, 0);
   });
@@ -89,7 +88,7 @@ describe('herald CLI', () => {
       const port = await freePort();
       const p = runHerald(['serve'], { PORT: String(port), DATABASE_URL: created.url, HERALD_DATA_DIR: tempDir() });
       running.push(p);
-      await waitForHttp(`http://127.0.0.1:${port}/healthz`, 15_000, p);
+      await waitForHttp(`http://127.0.0.1:${port}/healthz`, undefined, p);
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
       assert.deepEqual(await ready.json(), { status: 'ready', database: 'postgres' });
       // No token set on PostgreSQL: the admin API is off, and says so.

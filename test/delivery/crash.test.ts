@@ -131,7 +131,7 @@ describe('crash safety', { timeout: 240_000 }, () => {
     const extra = { PORT: String(port), HERALD_DATA_DIR: dataDir };
 
     let p = start(['serve'], extra);
-    await waitForHttp(`${base}/readyz`, 30_000, p);
+    await waitForHttp(`${base}/readyz`, undefined, p);
     const org = await subscribe(base, receiver);
     receiver.reset();
     receiver.respondWith(() => ({ status: 200, delayMs: 2 }));
@@ -141,7 +141,7 @@ describe('crash safety', { timeout: 240_000 }, () => {
     await kill9(p);
     const atKill = uniqueIds(receiver).size;
     p = start(['serve'], extra);
-    await waitForHttp(`${base}/readyz`, 30_000, p);
+    await waitForHttp(`${base}/readyz`, undefined, p);
     const acked = await publishing;
     assert.equal(acked.size, 5000);
     await waitUntil(() => uniqueIds(receiver).size >= 5000, 180_000, 'every acknowledged event');
@@ -176,7 +176,7 @@ describe('crash safety', { timeout: 240_000 }, () => {
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
     const db = { DATABASE_URL: created.url, HERALD_DATA_DIR: dataDir };
     const api = start(['api'], { ...db, PORT: String(port) });
-    await waitForHttp(`${base}/readyz`, 30_000, api);
+    await waitForHttp(`${base}/readyz`, undefined, api);
     const org = await subscribe(base, receiver);
     receiver.requests.length = 0;
 

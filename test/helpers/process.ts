@@ -34,8 +34,12 @@ export function runHerald(args: string[], env: Record<string, string>): HeraldPr
   return { child, output: () => out, exited };
 }
 
-/** Polls url until it answers 200 or the time runs out. */
-export async function waitForHttp(url: string, timeoutMs = 20_000, proc?: HeraldProcess): Promise<number> {
+/**
+ * Polls url until it answers 200: the readiness signal. Fails at once when the process
+ * exits first. The time bound is only a safety net for a hung process (5 minutes): on a
+ * busy machine a first start may take many times what it takes on an idle one.
+ */
+export async function waitForHttp(url: string, timeoutMs = 300_000, proc?: HeraldProcess): Promise<number> {
   const start = Date.now();
   for (;;) {
     try {

@@ -41,7 +41,10 @@ export interface TestReceiver {
   server: Server;
   /** Switches the answer: a status (body "ok") or a function of the request. */
   respondWith(responder: Responder): void;
-  /** Resolves with the requests once at least n have arrived; rejects after timeoutMs. */
+  /**
+   * Resolves with the requests once at least n have arrived; rejects after timeoutMs (a
+   * safety net for a stuck test, 60 s by default: never a budget an idle machine meets).
+   */
   waitFor(n: number, timeoutMs?: number): Promise<ReceivedRequest[]>;
   /** Forgets recorded requests and connections and restores the default answer (200 "ok"). */
   reset(): void;
@@ -125,7 +128,7 @@ export async function startReceiver(): Promise<TestReceiver> {
     respondWith(r) {
       responder = r;
     },
-    waitFor(n, timeoutMs = 5000) {
+    waitFor(n, timeoutMs = 60_000) {
       if (requests.length >= n) return Promise.resolve(requests.slice());
       return new Promise((resolve, reject) => {
         const check = () => {

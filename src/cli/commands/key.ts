@@ -68,7 +68,7 @@ export async function keyCommand(args: string[]): Promise<void> {
       if (flags.json) return printJson(keys);
       if (keys.length === 0) return console.log('No API keys.');
       for (const k of keys) {
-        console.log(`${k.apiKeyId}  ${k.prefix}...  ${mode(k)}  ${k.scopes.join(',') || '-'}  ${k.name}`);
+        console.log(`${k.apiKeyId}  ${k.prefix}  ${mode(k)}  ${k.scopes.join(',') || '-'}  ${k.name}`);
       }
       return;
     }
