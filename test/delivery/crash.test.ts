@@ -75,7 +75,8 @@ async function subscribe(base: string, receiver: TestReceiver): Promise<string> 
 /**
  * Publishes `count` events with concurrency, each with its own messageId. A request that
  * fails (the server was killed) is repeated with the same messageId until acknowledged,
- * so every event ends up acknowledged exactly once. Returns the acknowledged ids.
+ * so every event ends up acknowledged exactly once. Returns the acknowledged message ids
+ * (as Herald names them: the v5 UUID of each producer id).
  */
 async function publishAll(baseOf: () => string, org: string, count: number, concurrency: number): Promise<Set<string>> {
   const acked = new Set<string>();
@@ -89,7 +90,7 @@ async function publishAll(baseOf: () => string, org: string, count: number, conc
           payload: { id, amount: 100, padding: 'x'.repeat(200) },
         });
         if (res.status === 202) {
-          acked.add(id);
+          acked.add(((await res.json()) as { messageId: string }).messageId);
           return;
         }
       } catch {

@@ -5,11 +5,16 @@ import fp from 'fastify-plugin';
 import { HeraldError, type ErrorKind, type Violation } from '../../errors.js';
 import { MAX_VIOLATIONS } from './input-rules.js';
 
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** The route answers errors in Betterez's form too (`code`, `message`): the Inventory API. */
-    betterezErrors?: boolean;
-  }
+/**
+ * The Inventory API's paths (payment terminals, at the root and under /inventory, and
+ * undelivered webhooks): their errors carry Betterez's `code` and `message` too, which
+ * its clients read, whether a route matched or not.
+ */
+const INVENTORY_API_PATH = /^\/(?:inventory\/)?(?:payment-terminals|undelivered)(?:[/?#]|$)/;
+
+/** The error body for a request: the spec's, plus `code`/`message` on the Inventory API's paths. */
+export function bodyFor(url: string, body: ErrorBody): ErrorBody | (ErrorBody & { code: string; message: string }) {
+  return INVENTORY_API_PATH.test(url) ? { code: body.errorType, message: body.developerMessage, ...body } : body;
 }
 
 /** The spec's error body. */
@@ -60,9 +65,9 @@ function violationsOf(err: FastifyError): Violation[] {
  * Fastify's routing errors (a URL that does not decode, a path parameter over the length
  * limit) happen before any route runs; this gives them the spec's body too.
  */
-export function frameworkErrorHandler(error: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+export function frameworkErrorHandler(error: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
   const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
-  void reply.status(status).send(errorBody(error.message, ERROR_TYPE_OF_STATUS[status] ?? 'INVALID_REQUEST'));
+  void reply.status(status).send(bodyFor(req.url, errorBody(error.message, ERROR_TYPE_OF_STATUS[status] ?? 'INVALID_REQUEST')));
 }
 
 /**
@@ -102,9 +107,7 @@ export default fp(
                 violations: full.violations.slice(0, MAX_VIOLATIONS),
               }
             : full;
-        return reply
-          .status(status)
-          .send(req.routeOptions.config?.betterezErrors ? { code: body.errorType, message: body.developerMessage, ...body } : body);
+        return reply.status(status).send(bodyFor(req.url, body));
       };
       if (err instanceof HeraldError) {
         const status = STATUS_OF[err.kind];
@@ -128,7 +131,7 @@ export default fp(
     });
 
     app.setNotFoundHandler((req, reply) => {
-      reply.status(404).send(errorBody(`no route for ${req.method} ${req.url.split('?')[0]}`, 'NOT_FOUND'));
+      reply.status(404).send(bodyFor(req.url, errorBody(`no route for ${req.method} ${req.url.split('?')[0]}`, 'NOT_FOUND')));
     });
   },
   { name: 'herald-error-handler' },

@@ -109,6 +109,8 @@ export function jsonParseDepthError(text: string) {
 
 declare module 'fastify' {
   interface FastifyContextConfig {
+    /** Set at registration: the query and path parameters the route's schema types as integers. */
+    integerParams?: { query: string[]; params: string[] };
     /**
      * The route's domain validates every body and query field itself, with the status
      * its specification gives each field (the Pusher API: 422 for a destination, 400 for
@@ -118,9 +120,44 @@ declare module 'fastify' {
   }
 }
 
+/** The names of a parameters schema's integer properties. */
+function integerNames(schema: unknown): string[] {
+  const props = (schema as { properties?: Record<string, { type?: unknown }> } | undefined)?.properties ?? {};
+  return Object.entries(props)
+    .filter(([, p]) => p.type === 'integer' || (Array.isArray(p.type) && p.type.includes('integer')))
+    .map(([k]) => k);
+}
+
+/** An integer as a query or path parameter: plain decimal digits (no exponent, no Infinity), at most 16 of them. */
+const INTEGER_TEXT = /^[+-]?\d{1,16}$/;
+
+/**
+ * The validator coerces `1e309` or a 400-digit number to Infinity, which a bigint column
+ * refuses: integer parameters must be written as plain, bounded digits before any
+ * coercion (the schemas' ±(2^53 − 1) bounds decide the rest).
+ */
+function integerParamViolations(req: FastifyRequest): Violation[] {
+  const names = req.routeOptions.config?.integerParams;
+  if (!names) return [];
+  const out: Violation[] = [];
+  for (const [part, keys] of [['query', names.query], ['params', names.params]] as const) {
+    const values = (part === 'query' ? req.query : req.params) as Record<string, unknown> | undefined;
+    for (const key of keys) {
+      const raw = values?.[key];
+      for (const v of Array.isArray(raw) ? raw : [raw]) {
+        if (typeof v === 'string' && !INTEGER_TEXT.test(v)) out.push({ propertyName: key, developerMessage: 'must be an integer written in at most 16 digits' });
+      }
+    }
+  }
+  return out;
+}
+
 function checkText(req: FastifyRequest): void {
+  // An unserved path or method is a 404 whatever its body holds.
+  if (req.is404) return;
   const own = req.routeOptions.config?.validatesOwnInput === true;
   const violations = [
+    ...integerParamViolations(req),
     ...unstorableText(req.params, 'params'),
     ...(own ? [] : unstorableText(req.query, 'query')),
     ...(own ? [] : unstorableText(req.body, 'body')),
@@ -138,6 +175,9 @@ export default fp(
       const schema = route.schema as Record<string, unknown> | undefined;
       if (!schema) return;
       for (const part of ['querystring', 'params', 'body', 'headers']) boundIntegers(schema[part]);
+      const query = integerNames(schema.querystring);
+      const params = integerNames(schema.params);
+      if (query.length + params.length > 0) route.config = { ...route.config, integerParams: { query, params } };
     });
     // preValidation: after parsing (the body exists), before schemas and handlers; also
     // for routes that validate their input themselves (the Pusher API's).

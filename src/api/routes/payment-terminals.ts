@@ -104,13 +104,11 @@ async function inBody<T>(write: () => Promise<T>): Promise<T> {
 export default async function paymentTerminalRoutes(app: FastifyInstance, opts: { ctx: DomainContext; hide?: boolean }) {
   const { ctx } = opts;
   requireCredential(app, ctx, { apiKeyHeader: true });
-  const config = { betterezErrors: true };
   const common = { tags, security, hide: opts.hide };
 
   app.post(
     '/payment-terminals',
     {
-      config,
       schema: {
         ...common,
         summary: 'Create a payment terminal. Emits paymentTerminals.created.',
@@ -126,7 +124,6 @@ export default async function paymentTerminalRoutes(app: FastifyInstance, opts: 
   app.get(
     '/payment-terminals',
     {
-      config,
       schema: {
         ...common,
         summary: "List the organization's payment terminals, a page at a time.",
@@ -144,7 +141,6 @@ export default async function paymentTerminalRoutes(app: FastifyInstance, opts: 
   app.get(
     '/payment-terminals/:paymentTerminalId',
     {
-      config,
       schema: {
         ...common,
         summary: 'Get a payment terminal.',
@@ -158,7 +154,6 @@ export default async function paymentTerminalRoutes(app: FastifyInstance, opts: 
   app.put(
     '/payment-terminals/:paymentTerminalId',
     {
-      config,
       schema: {
         ...common,
         summary: "Replace a payment terminal's fields. Emits paymentTerminals.updated.",
@@ -175,7 +170,6 @@ export default async function paymentTerminalRoutes(app: FastifyInstance, opts: 
   app.delete(
     '/payment-terminals/:paymentTerminalId',
     {
-      config,
       schema: {
         ...common,
         summary: 'Delete a payment terminal. Emits paymentTerminals.deleted with data {paymentTerminalId}.',

@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import type { DomainContext } from '../../domain/context.js';
 import { OAuthError } from '../../domain/identity/oauth-error.js';
 import { grantForApiKey, grantForRefreshToken } from '../../domain/identity/token-grants.js';
+import { HeraldError } from '../../errors.js';
 
 export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
@@ -76,6 +77,8 @@ export default async function tokenRoutes(app: FastifyInstance, opts: { ctx: Dom
       validatorCompiler: () => () => true,
       errorHandler: (err: FastifyError, _req: FastifyRequest, reply: FastifyReply) => {
         if (err instanceof OAuthError) return sendOAuthError(reply, err);
+        // Herald's input rules (e.g. U+0000 in a field), answered in the OAuth body too.
+        if (err instanceof HeraldError && err.kind === 'bad_request') return sendOAuthError(reply, new OAuthError('invalid_request', err.message));
         // Fastify's own 4xx (unsupported media type, unparsable form, body too large).
         if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
           return sendOAuthError(reply, new OAuthError('invalid_request', err.message));

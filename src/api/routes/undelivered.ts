@@ -41,14 +41,12 @@ export default async function undeliveredRoutes(app: FastifyInstance, opts: { ct
   const { ctx } = opts;
   requireCredential(app, ctx, { apiKeyHeader: true });
   app.addSchema(UndeliveredSchema);
-  const config = { betterezErrors: true };
   const common = { tags: ['undelivered webhooks'], security: [{ bearer: [] }, { apiKey: [] }] as Record<string, string[]>[] };
   const idOf = (req: FastifyRequest) => (req.params as { id: string }).id;
 
   app.get(
     '/undelivered',
     {
-      config,
       schema: {
         ...common,
         summary: 'Messages not delivered (yet), newest first, a page at a time.',
@@ -74,7 +72,6 @@ export default async function undeliveredRoutes(app: FastifyInstance, opts: { ct
   app.get(
     '/undelivered/:id',
     {
-      config,
       schema: {
         ...common,
         summary: 'One undelivered message.',
@@ -88,7 +85,6 @@ export default async function undeliveredRoutes(app: FastifyInstance, opts: { ct
   app.put(
     '/undelivered/:id/retry',
     {
-      config,
       schema: {
         ...common,
         summary: 'Send one undelivered message again now, with a fresh retry schedule.',
@@ -102,7 +98,6 @@ export default async function undeliveredRoutes(app: FastifyInstance, opts: { ct
   app.put(
     '/undelivered/retry-all',
     {
-      config,
       schema: { ...common, summary: 'Send every undelivered message again now.', response: { 200: Resent, ...betterezErrors(401) } },
     },
     async (req) => retryUndelivered(ctx, principalOf(req), null),
