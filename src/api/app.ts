@@ -9,7 +9,7 @@ import type { DestinationProbe } from '../domain/subscriptions.js';
 import type { Logger } from '../logger.js';
 import type { Db } from '../store/db.js';
 import errorHandler, { clientErrorHandler, frameworkErrorHandler } from './plugins/error-handler.js';
-import inputRules, { jsonParseDepthError } from './plugins/input-rules.js';
+import inputRules, { jsonParseDepthError, jsonSizeError } from './plugins/input-rules.js';
 import metrics from './plugins/metrics.js';
 import openapi from './plugins/openapi.js';
 import { requireAdminToken } from './plugins/admin-auth.js';
@@ -74,7 +74,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (text.trim() === '') return done(null, undefined);
     const tooDeep = jsonParseDepthError(text);
     if (tooDeep) return done(tooDeep, undefined);
-    return parseJson(req, text, done);
+    return parseJson(req, text, (err, value) => {
+      if (err) return done(err, undefined);
+      const tooBig = jsonSizeError(value);
+      return tooBig ? done(tooBig, undefined) : done(null, value);
+    });
   });
 
   app.addSchema(ErrorBodySchema);

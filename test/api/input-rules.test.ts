@@ -116,6 +116,40 @@ for (const backend of testDatabases()) {
       assert.equal(ok.status, 201, await ok.text());
     });
 
+    it('a 300 KB body of 100,000 empty items is refused before validation, with a small answer', async () => {
+      const products = `[${Array.from({ length: 100_000 }, () => '{}').join(',')}]`;
+      for (const [path, body] of [
+        ['/organizations/self/purchases', `{"products":${products}}`],
+        ['/organizations/self/products', `{"name":"p","variants":${products}}`],
+        ['/organizations/self/inventory/balances', `{"changes":${products}}`],
+      ] as const) {
+        const method = path.endsWith('balances') ? 'PUT' : 'POST';
+        const e = await refused(method, path, body, { status: 400 });
+        assert.ok(e.violations.length <= 1, JSON.stringify(e).slice(0, 300));
+      }
+    });
+
+    it('a credential without the route\'s scope is refused (403) before its body is read', async () => {
+      const reader = await createCredential(h, ['READ:PRODUCT'], { organizationUuid: cred.organizationUuid });
+      const before = await storeDigest(h);
+      // Not even valid JSON: the scope check answers first.
+      const res = await h.request('/organizations/self/purchases', {
+        method: 'POST',
+        headers: { authorization: reader.auth, 'content-type': 'application/json' },
+        body: '{"products": [ this is not json',
+      });
+      assert.equal(res.status, 403);
+      assert.equal(((await res.json()) as { errorType: string }).errorType, 'INSUFFICIENT_SCOPE');
+      // Another organization in the path: 403 before the body too.
+      const other = await h.request('/organizations/00000000-0000-1000-8000-000000000000/products', {
+        method: 'POST',
+        headers: { authorization: cred.auth, 'content-type': 'application/json' },
+        body: 'not json',
+      });
+      assert.equal(other.status, 403);
+      assert.deepEqual(await storeDigest(h), before);
+    });
+
     it('an answer names at most 10 violations, however many there are', async () => {
       const variants = Array.from({ length: 200 }, () => ({ name: NUL, price: { amount: 1, currencyId: 'SEK' } }));
       const e = await refused('POST', '/organizations/self/products', JSON.stringify({ name: 'p', variants }), { status: 400 });

@@ -10,6 +10,13 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal?: Principal;
   }
+  interface FastifyContextConfig {
+    /**
+     * The scopes the route needs: checked with the credential, before the body is read
+     * or validated, so a credential without them costs Herald no parsing.
+     */
+    scopes?: readonly Scope[];
+  }
 }
 
 /** How a route context accepts credentials. */
@@ -53,6 +60,7 @@ export function requireCredential(app: FastifyInstance, ctx: DomainContext, opts
     const keyPrincipal = xApiKey ? await authenticateOrExplain(ctx, reply, xApiKey.trim()) : undefined;
     if (!header) {
       req.principal = keyPrincipal;
+      guard(req);
       return;
     }
     const token = bearerToken(header);
@@ -65,7 +73,30 @@ export function requireCredential(app: FastifyInstance, ctx: DomainContext, opts
       throw unauthorized('UNAUTHORIZED', 'the x-api-key and the Bearer credential belong to different organizations');
     }
     req.principal = principal;
+    guard(req);
   });
+}
+
+/**
+ * The route's guards, once the credential is known and before the body is parsed: the
+ * organization a path names must be the credential's (`self` or its uuid; else 403), and
+ * the route's `config.scopes` must be held (else 403 INSUFFICIENT_SCOPE).
+ */
+function guard(req: FastifyRequest): void {
+  const org = (req.params as { organizationUuid?: string } | undefined)?.organizationUuid;
+  if (org !== undefined) resolveOrganizationUuid(req, org);
+  const scopes = req.routeOptions.config?.scopes;
+  if (scopes) requireScopes(principalOf(req), scopes);
+}
+
+/**
+ * Who acts, for a business route: the principal, in the organization the path names
+ * (checked by the guard before the handler runs).
+ */
+export function actorOf(req: FastifyRequest): Principal {
+  const org = (req.params as { organizationUuid?: string } | undefined)?.organizationUuid;
+  const principal = principalOf(req);
+  return org === undefined ? principal : { ...principal, organizationUuid: resolveOrganizationUuid(req, org) };
 }
 
 /** The authenticated principal of a request that passed requireCredential. */

@@ -98,6 +98,41 @@ export function jsonDepth(text: string): number {
   return max;
 }
 
+/** No route takes an array longer than this (the largest schema cap: purchase lines, variants, balance changes). */
+export const MAX_ARRAY_ITEMS = 1000;
+/** No route needs more values than this in one body (1000 purchase lines of a dozen fields fit). */
+export const MAX_JSON_VALUES = 50_000;
+
+/**
+ * The 400 for a parsed JSON body too large to validate cheaply, or undefined: an array
+ * longer than MAX_ARRAY_ITEMS, or more than MAX_JSON_VALUES values in all. Checked
+ * before the schema, whose validator would otherwise visit (and report on) every one of
+ * 100,000 items of a 300 KB body.
+ */
+export function jsonSizeError(value: unknown) {
+  let values = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (++values > MAX_JSON_VALUES) {
+      return badRequest('VALIDATION_ERROR', `the JSON body holds more than ${MAX_JSON_VALUES} values`, [
+        { propertyName: 'body', developerMessage: `must hold at most ${MAX_JSON_VALUES} values` },
+      ]);
+    }
+    if (Array.isArray(v)) {
+      if (v.length > MAX_ARRAY_ITEMS) {
+        return badRequest('VALIDATION_ERROR', `a JSON array holds ${v.length} items; at most ${MAX_ARRAY_ITEMS} are accepted`, [
+          { propertyName: 'body', developerMessage: `arrays must hold at most ${MAX_ARRAY_ITEMS} items` },
+        ]);
+      }
+      for (const x of v) stack.push(x);
+    } else if (v !== null && typeof v === 'object') {
+      for (const x of Object.values(v)) stack.push(x);
+    }
+  }
+  return undefined;
+}
+
 /** The 400 for a JSON text nested too deep, or undefined. */
 export function jsonParseDepthError(text: string) {
   const depth = jsonDepth(text);

@@ -1,9 +1,7 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { DomainContext } from '../../domain/context.js';
 import { BalanceSchema, ChangeInformationSchema, InventoryBalanceChangedSchema, Uuid } from '../../domain/payload-schemas.js';
-import type { Scope } from '../../domain/scopes.js';
-import type { Actor } from '../../sources/actor.js';
 import {
   allLocations,
   inventoryStatus,
@@ -16,7 +14,7 @@ import {
   trackedProducts,
   type BalanceChangeInput,
 } from '../../sources/inventory.js';
-import { principalOf, requireCredential, requireScopes, resolveOrganizationUuid } from '../plugins/auth.js';
+import { actorOf, requireCredential } from '../plugins/auth.js';
 import { errors } from '../schemas.js';
 
 const OrgParams = Type.Object({ organizationUuid: Type.String({ description: 'The organization, or "self".' }) });
@@ -61,12 +59,6 @@ const BalancesBody = Type.Object(
   },
 );
 
-function actorFor(req: FastifyRequest, scopes: Scope[]): Actor {
-  const organizationUuid = resolveOrganizationUuid(req, (req.params as { organizationUuid: string }).organizationUuid);
-  const principal = principalOf(req);
-  requireScopes(principal, scopes);
-  return { ...principal, organizationUuid };
-}
 
 /**
  * Inventory: tracking products' stock and their balances per location (READ:PRODUCT /
@@ -80,6 +72,7 @@ export default async function inventoryRoutes(app: FastifyInstance, opts: { ctx:
   app.post(
     '/organizations/:organizationUuid/inventory/tracking',
     {
+      config: { scopes: ['WRITE:PRODUCT'] },
       schema: {
         tags,
         security,
@@ -95,7 +88,7 @@ export default async function inventoryRoutes(app: FastifyInstance, opts: { ctx:
       },
     },
     async (req, reply) => {
-      const r = await startTracking(ctx, actorFor(req, ['WRITE:PRODUCT']), (req.body as { productUuid: string }).productUuid);
+      const r = await startTracking(ctx, actorOf(req), (req.body as { productUuid: string }).productUuid);
       return reply.status(r.started ? 201 : 200).send(r);
     },
   );
@@ -103,6 +96,7 @@ export default async function inventoryRoutes(app: FastifyInstance, opts: { ctx:
   app.get(
     '/organizations/:organizationUuid/inventory/tracking',
     {
+      config: { scopes: ['READ:PRODUCT'] },
       schema: {
         tags,
         security,
@@ -111,12 +105,13 @@ export default async function inventoryRoutes(app: FastifyInstance, opts: { ctx:
         response: { 200: Type.Array(TrackingSchema), ...errors(401, 403) },
       },
     },
-    async (req) => trackedProducts(ctx.db, actorFor(req, ['READ:PRODUCT'])),
+    async (req) => trackedProducts(ctx.db, actorOf(req)),
   );
 
   app.delete(
     '/organizations/:organizationUuid/inventory/tracking/:productUuid',
     {
+      config: { scopes: ['WRITE:PRODUCT'] },
       schema: {
         tags,
         security,
@@ -126,7 +121,7 @@ export default async function inventoryRoutes(app: FastifyInstance, opts: { ctx:
       },
     },
     async (req, reply) => {
-      await stopTracking(ctx, actorFor(req, ['WRITE:PRODUCT']), (req.params as { productUuid: string }).productUuid);
+      await stopTracking(ctx, actorOf(req), (req.params as { productUuid: string }).productUuid);
       return reply.status(204).send();
     },
   );
@@ -134,6 +129,7 @@ export default async function inventoryRoutes(app: FastifyInstance, opts: { ctx:
   app.put(
     '/organizations/:organizationUuid/inventory/balances',
     {
+      config: { scopes: ['WRITE:PRODUCT'] },
       schema: {
         tags,
         security,
@@ -150,7 +146,7 @@ export default async function inventoryRoutes(app: FastifyInstance, opts: { ctx:
     async (req) =>
       changeBalances(
         ctx,
-        actorFor(req, ['WRITE:PRODUCT']),
+        actorOf(req),
         req.body as { locationUuid?: string; externalUuid?: string; changes: BalanceChangeInput[] },
       ),
   );
@@ -158,6 +154,7 @@ export default async function inventoryRoutes(app: FastifyInstance, opts: { ctx:
   app.get(
     '/organizations/:organizationUuid/inventory/balances',
     {
+      config: { scopes: ['READ:PRODUCT'] },
       schema: {
         tags,
         security,
@@ -168,7 +165,7 @@ export default async function inventoryRoutes(app: FastifyInstance, opts: { ctx:
         response: { 200: Type.Array(BalanceSchema), ...errors(400, 401, 403, 404) },
       },
     },
-    async (req) => balancesAt(ctx, actorFor(req, ['READ:PRODUCT']), (req.query as { locationUuid?: string }).locationUuid),
+    async (req) => balancesAt(ctx, actorOf(req), (req.query as { locationUuid?: string }).locationUuid),
   );
 
   const ZettleLocationType = Type.Union(ZETTLE_LOCATION_TYPES.map((t) => Type.Literal(t)));
@@ -186,6 +183,7 @@ export default async function inventoryRoutes(app: FastifyInstance, opts: { ctx:
   app.get(
     '/organizations/:organizationUuid/inventory/locations',
     {
+      config: { scopes: ['READ:PRODUCT'] },
       schema: {
         tags,
         security,
@@ -199,7 +197,7 @@ export default async function inventoryRoutes(app: FastifyInstance, opts: { ctx:
       },
     },
     async (req) => {
-      const actor = actorFor(req, ['READ:PRODUCT']);
+      const actor = actorOf(req);
       const type = (req.query as { type?: string }).type;
       return type === undefined ? allLocations(ctx, actor) : inventoryStatus(ctx, actor, { type });
     },
@@ -208,6 +206,7 @@ export default async function inventoryRoutes(app: FastifyInstance, opts: { ctx:
   app.get(
     '/organizations/:organizationUuid/inventory/locations/:locationUuid',
     {
+      config: { scopes: ['READ:PRODUCT'] },
       schema: {
         tags,
         security,
@@ -217,12 +216,13 @@ export default async function inventoryRoutes(app: FastifyInstance, opts: { ctx:
       },
     },
     async (req) =>
-      inventoryStatus(ctx, actorFor(req, ['READ:PRODUCT']), { uuid: (req.params as { locationUuid: string }).locationUuid }),
+      inventoryStatus(ctx, actorOf(req), { uuid: (req.params as { locationUuid: string }).locationUuid }),
   );
 
   app.get(
     '/organizations/:organizationUuid/locations',
     {
+      config: { scopes: ['READ:PRODUCT'] },
       schema: {
         tags,
         security,
@@ -236,6 +236,6 @@ export default async function inventoryRoutes(app: FastifyInstance, opts: { ctx:
         },
       },
     },
-    async (req) => zettleLocations(ctx, actorFor(req, ['READ:PRODUCT'])),
+    async (req) => zettleLocations(ctx, actorOf(req)),
   );
 }

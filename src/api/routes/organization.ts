@@ -1,16 +1,14 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { DomainContext } from '../../domain/context.js';
 import { OrganizationDetailsSchema } from '../../domain/payload-schemas.js';
-import type { Scope } from '../../domain/scopes.js';
-import type { Actor } from '../../sources/actor.js';
 import {
   DETAIL_FIELDS,
   getOrganizationDetails,
   updateOrganizationDetailsOf,
   type OrganizationDetailsInput,
 } from '../../sources/organization-details.js';
-import { principalOf, requireCredential, requireScopes, resolveOrganizationUuid } from '../plugins/auth.js';
+import { actorOf, requireCredential } from '../plugins/auth.js';
 import { errors } from '../schemas.js';
 
 const OrgParams = Type.Object({ organizationUuid: Type.String({ description: 'The organization, or "self".' }) });
@@ -36,12 +34,6 @@ const DetailsInputSchema = Type.Object(
   },
 );
 
-function actorFor(req: FastifyRequest, scopes: Scope[]): Actor {
-  const organizationUuid = resolveOrganizationUuid(req, (req.params as { organizationUuid: string }).organizationUuid);
-  const principal = principalOf(req);
-  requireScopes(principal, scopes);
-  return { ...principal, organizationUuid };
-}
 
 /** The organization's details: READ:USERINFO to read, WRITE:USERINFO to change (emits OrganizationUpdated). */
 export default async function organizationRoutes(app: FastifyInstance, opts: { ctx: DomainContext }) {
@@ -51,6 +43,7 @@ export default async function organizationRoutes(app: FastifyInstance, opts: { c
   app.get(
     '/organizations/:organizationUuid',
     {
+      config: { scopes: ['READ:USERINFO'] },
       schema: {
         tags,
         security,
@@ -59,12 +52,13 @@ export default async function organizationRoutes(app: FastifyInstance, opts: { c
         response: { 200: OrganizationDetailsSchema, ...errors(401, 403, 404) },
       },
     },
-    async (req) => getOrganizationDetails(ctx.db, actorFor(req, ['READ:USERINFO'])),
+    async (req) => getOrganizationDetails(ctx.db, actorOf(req)),
   );
 
   app.put(
     '/organizations/:organizationUuid',
     {
+      config: { scopes: ['WRITE:USERINFO'] },
       schema: {
         tags,
         security,
@@ -75,6 +69,6 @@ export default async function organizationRoutes(app: FastifyInstance, opts: { c
         response: { 200: OrganizationDetailsSchema, ...errors(400, 401, 403, 404) },
       },
     },
-    async (req) => updateOrganizationDetailsOf(ctx, actorFor(req, ['WRITE:USERINFO']), req.body as OrganizationDetailsInput),
+    async (req) => updateOrganizationDetailsOf(ctx, actorOf(req), req.body as OrganizationDetailsInput),
   );
 }

@@ -2,8 +2,6 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { DomainContext } from '../../domain/context.js';
 import { PaymentTerminalSchema } from '../../domain/payload-schemas.js';
-import type { Scope } from '../../domain/scopes.js';
-import type { Actor } from '../../sources/actor.js';
 import {
   createPaymentTerminal,
   pageOfPaymentTerminals,
@@ -13,7 +11,7 @@ import {
   type PaymentTerminalInput,
 } from '../../sources/payment-terminals.js';
 import { HeraldError } from '../../errors.js';
-import { principalOf, requireCredential, requireScopes } from '../plugins/auth.js';
+import { actorOf, requireCredential } from '../plugins/auth.js';
 import { betterezErrors } from '../schemas.js';
 import { pageLinks, pageOf, PageQuery } from './paging.js';
 
@@ -66,11 +64,6 @@ const IdParams = Type.Object({
   paymentTerminalId: Type.String({ description: '24 hexadecimal characters; anything else is 400 INVALID_PAYMENT_TERMINAL_ID.' }),
 });
 
-function actorFor(req: FastifyRequest, scopes: Scope[]): Actor {
-  const principal = principalOf(req);
-  requireScopes(principal, scopes);
-  return principal;
-}
 
 const idOf = (req: FastifyRequest) => (req.params as { paymentTerminalId: string }).paymentTerminalId;
 const inputOf = (req: FastifyRequest) => (req.body as { paymentTerminal: PaymentTerminalInput }).paymentTerminal;
@@ -109,6 +102,7 @@ export default async function paymentTerminalRoutes(app: FastifyInstance, opts: 
   app.post(
     '/payment-terminals',
     {
+      config: { scopes: ['WRITE:PAYMENT_TERMINAL'] },
       schema: {
         ...common,
         summary: 'Create a payment terminal. Emits paymentTerminals.created.',
@@ -117,13 +111,14 @@ export default async function paymentTerminalRoutes(app: FastifyInstance, opts: 
       },
     },
     async (req) => ({
-      paymentTerminal: await inBody(() => createPaymentTerminal(ctx, actorFor(req, ['WRITE:PAYMENT_TERMINAL']), inputOf(req))),
+      paymentTerminal: await inBody(() => createPaymentTerminal(ctx, actorOf(req), inputOf(req))),
     }),
   );
 
   app.get(
     '/payment-terminals',
     {
+      config: { scopes: ['READ:PAYMENT_TERMINAL'] },
       schema: {
         ...common,
         summary: "List the organization's payment terminals, a page at a time.",
@@ -133,7 +128,7 @@ export default async function paymentTerminalRoutes(app: FastifyInstance, opts: 
     },
     async (req) => {
       const page = pageOf(req);
-      const r = await pageOfPaymentTerminals(ctx.db, actorFor(req, ['READ:PAYMENT_TERMINAL']), page);
+      const r = await pageOfPaymentTerminals(ctx.db, actorOf(req), page);
       return { paymentTerminals: r.paymentTerminals, ...pageLinks(req, ctx.config, page, r.count), count: r.count };
     },
   );
@@ -141,6 +136,7 @@ export default async function paymentTerminalRoutes(app: FastifyInstance, opts: 
   app.get(
     '/payment-terminals/:paymentTerminalId',
     {
+      config: { scopes: ['READ:PAYMENT_TERMINAL'] },
       schema: {
         ...common,
         summary: 'Get a payment terminal.',
@@ -148,12 +144,13 @@ export default async function paymentTerminalRoutes(app: FastifyInstance, opts: 
         response: { 200: OneTerminal, ...betterezErrors(400, 401, 403, 404) },
       },
     },
-    async (req) => ({ paymentTerminal: await getPaymentTerminal(ctx.db, actorFor(req, ['READ:PAYMENT_TERMINAL']), idOf(req)) }),
+    async (req) => ({ paymentTerminal: await getPaymentTerminal(ctx.db, actorOf(req), idOf(req)) }),
   );
 
   app.put(
     '/payment-terminals/:paymentTerminalId',
     {
+      config: { scopes: ['WRITE:PAYMENT_TERMINAL'] },
       schema: {
         ...common,
         summary: "Replace a payment terminal's fields. Emits paymentTerminals.updated.",
@@ -163,13 +160,14 @@ export default async function paymentTerminalRoutes(app: FastifyInstance, opts: 
       },
     },
     async (req) => ({
-      paymentTerminal: await inBody(() => replacePaymentTerminal(ctx, actorFor(req, ['WRITE:PAYMENT_TERMINAL']), idOf(req), inputOf(req))),
+      paymentTerminal: await inBody(() => replacePaymentTerminal(ctx, actorOf(req), idOf(req), inputOf(req))),
     }),
   );
 
   app.delete(
     '/payment-terminals/:paymentTerminalId',
     {
+      config: { scopes: ['WRITE:PAYMENT_TERMINAL'] },
       schema: {
         ...common,
         summary: 'Delete a payment terminal. Emits paymentTerminals.deleted with data {paymentTerminalId}.',
@@ -177,6 +175,6 @@ export default async function paymentTerminalRoutes(app: FastifyInstance, opts: 
         response: { 200: Type.Object({ paymentTerminalId: Type.String() }), ...betterezErrors(400, 401, 403, 404) },
       },
     },
-    async (req) => ({ paymentTerminalId: await removePaymentTerminal(ctx, actorFor(req, ['WRITE:PAYMENT_TERMINAL']), idOf(req)) }),
+    async (req) => ({ paymentTerminalId: await removePaymentTerminal(ctx, actorOf(req), idOf(req)) }),
   );
 }

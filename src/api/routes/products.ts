@@ -1,9 +1,7 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { DomainContext } from '../../domain/context.js';
 import { ProductSchema, Uuid } from '../../domain/payload-schemas.js';
-import type { Scope } from '../../domain/scopes.js';
-import type { Actor } from '../../sources/actor.js';
 import {
   allProducts,
   createProduct,
@@ -13,7 +11,7 @@ import {
   replaceProduct,
   type ProductInput,
 } from '../../sources/products.js';
-import { principalOf, requireCredential, requireScopes, resolveOrganizationUuid } from '../plugins/auth.js';
+import { actorOf, requireCredential } from '../plugins/auth.js';
 import { errors } from '../schemas.js';
 
 const MoneyInput = Type.Object({
@@ -81,12 +79,6 @@ const security = [{ bearer: [] }];
 const tags = ['products'];
 
 /** The acting principal, confined to the organization of the path, holding the scopes. */
-function actorFor(req: FastifyRequest, scopes: Scope[]): Actor {
-  const organizationUuid = resolveOrganizationUuid(req, (req.params as { organizationUuid: string }).organizationUuid);
-  const principal = principalOf(req);
-  requireScopes(principal, scopes);
-  return { ...principal, organizationUuid };
-}
 
 /**
  * The product library: READ:PRODUCT to read, WRITE:PRODUCT to change. Every change
@@ -100,6 +92,7 @@ export default async function productRoutes(app: FastifyInstance, opts: { ctx: D
   app.post(
     '/organizations/:organizationUuid/products',
     {
+      config: { scopes: ['WRITE:PRODUCT'] },
       schema: {
         tags,
         security,
@@ -110,7 +103,7 @@ export default async function productRoutes(app: FastifyInstance, opts: { ctx: D
       },
     },
     async (req, reply) => {
-      const product = await createProduct(ctx, actorFor(req, ['WRITE:PRODUCT']), req.body as ProductInput);
+      const product = await createProduct(ctx, actorOf(req), req.body as ProductInput);
       return reply.status(201).header('etag', `"${product.etag}"`).send(product);
     },
   );
@@ -118,6 +111,7 @@ export default async function productRoutes(app: FastifyInstance, opts: { ctx: D
   app.get(
     '/organizations/:organizationUuid/products',
     {
+      config: { scopes: ['READ:PRODUCT'] },
       schema: {
         tags,
         security,
@@ -126,12 +120,13 @@ export default async function productRoutes(app: FastifyInstance, opts: { ctx: D
         response: { 200: Type.Array(ProductSchema), ...errors(401, 403) },
       },
     },
-    async (req) => allProducts(ctx.db, actorFor(req, ['READ:PRODUCT'])),
+    async (req) => allProducts(ctx.db, actorOf(req)),
   );
 
   app.get(
     '/organizations/:organizationUuid/products/:productUuid',
     {
+      config: { scopes: ['READ:PRODUCT'] },
       schema: {
         tags,
         security,
@@ -141,7 +136,7 @@ export default async function productRoutes(app: FastifyInstance, opts: { ctx: D
       },
     },
     async (req, reply) => {
-      const product = await getProduct(ctx.db, actorFor(req, ['READ:PRODUCT']), (req.params as { productUuid: string }).productUuid);
+      const product = await getProduct(ctx.db, actorOf(req), (req.params as { productUuid: string }).productUuid);
       return reply.header('etag', `"${product.etag}"`).send(product);
     },
   );
@@ -149,6 +144,7 @@ export default async function productRoutes(app: FastifyInstance, opts: { ctx: D
   app.put(
     '/organizations/:organizationUuid/products/:productUuid',
     {
+      config: { scopes: ['WRITE:PRODUCT'] },
       schema: {
         tags,
         security,
@@ -166,7 +162,7 @@ export default async function productRoutes(app: FastifyInstance, opts: { ctx: D
     async (req, reply) => {
       const product = await replaceProduct(
         ctx,
-        actorFor(req, ['WRITE:PRODUCT']),
+        actorOf(req),
         (req.params as { productUuid: string }).productUuid,
         req.body as ProductInput,
         parseIfMatch(req.headers['if-match']),
@@ -178,6 +174,7 @@ export default async function productRoutes(app: FastifyInstance, opts: { ctx: D
   app.delete(
     '/organizations/:organizationUuid/products/:productUuid',
     {
+      config: { scopes: ['WRITE:PRODUCT'] },
       schema: {
         tags,
         security,
@@ -187,7 +184,7 @@ export default async function productRoutes(app: FastifyInstance, opts: { ctx: D
       },
     },
     async (req, reply) => {
-      await deleteProduct(ctx, actorFor(req, ['WRITE:PRODUCT']), (req.params as { productUuid: string }).productUuid);
+      await deleteProduct(ctx, actorOf(req), (req.params as { productUuid: string }).productUuid);
       return reply.status(204).send();
     },
   );

@@ -1,11 +1,9 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { DomainContext } from '../../domain/context.js';
 import { GpsCoordinatesSchema, PurchaseSchema, Uuid } from '../../domain/payload-schemas.js';
-import type { Scope } from '../../domain/scopes.js';
-import type { Actor } from '../../sources/actor.js';
 import { getPurchase, listPurchasesOf, recordPurchase, type PurchaseInput } from '../../sources/purchases.js';
-import { principalOf, requireCredential, requireScopes, resolveOrganizationUuid } from '../plugins/auth.js';
+import { actorOf, requireCredential } from '../plugins/auth.js';
 import { errors } from '../schemas.js';
 
 const OrgParams = Type.Object({ organizationUuid: Type.String({ description: 'The organization, or "self".' }) });
@@ -92,12 +90,6 @@ const PurchaseInputSchema = Type.Object(
   },
 );
 
-function actorFor(req: FastifyRequest, scopes: Scope[]): Actor {
-  const organizationUuid = resolveOrganizationUuid(req, (req.params as { organizationUuid: string }).organizationUuid);
-  const principal = principalOf(req);
-  requireScopes(principal, scopes);
-  return { ...principal, organizationUuid };
-}
 
 /** Purchases: WRITE:PURCHASE records one (emits PurchaseCreated), READ:PURCHASE reads them. */
 export default async function purchaseRoutes(app: FastifyInstance, opts: { ctx: DomainContext }) {
@@ -107,6 +99,7 @@ export default async function purchaseRoutes(app: FastifyInstance, opts: { ctx: 
   app.post(
     '/organizations/:organizationUuid/purchases',
     {
+      config: { scopes: ['WRITE:PURCHASE'] },
       schema: {
         tags,
         security,
@@ -116,12 +109,13 @@ export default async function purchaseRoutes(app: FastifyInstance, opts: { ctx: 
         response: { 201: PurchaseSchema, ...errors(400, 401, 403, 409, 422) },
       },
     },
-    async (req, reply) => reply.status(201).send(await recordPurchase(ctx, actorFor(req, ['WRITE:PURCHASE']), req.body as PurchaseInput)),
+    async (req, reply) => reply.status(201).send(await recordPurchase(ctx, actorOf(req), req.body as PurchaseInput)),
   );
 
   app.get(
     '/organizations/:organizationUuid/purchases',
     {
+      config: { scopes: ['READ:PURCHASE'] },
       schema: {
         tags,
         security,
@@ -135,12 +129,13 @@ export default async function purchaseRoutes(app: FastifyInstance, opts: { ctx: 
         response: { 200: Type.Array(PurchaseSchema), ...errors(400, 401, 403) },
       },
     },
-    async (req) => listPurchasesOf(ctx.db, actorFor(req, ['READ:PURCHASE']), req.query as { afterPurchaseNumber?: number; limit?: number }),
+    async (req) => listPurchasesOf(ctx.db, actorOf(req), req.query as { afterPurchaseNumber?: number; limit?: number }),
   );
 
   app.get(
     '/organizations/:organizationUuid/purchases/:purchaseUuid',
     {
+      config: { scopes: ['READ:PURCHASE'] },
       schema: {
         tags,
         security,
@@ -149,6 +144,6 @@ export default async function purchaseRoutes(app: FastifyInstance, opts: { ctx: 
         response: { 200: PurchaseSchema, ...errors(400, 401, 403, 404) },
       },
     },
-    async (req) => getPurchase(ctx.db, actorFor(req, ['READ:PURCHASE']), (req.params as { purchaseUuid: string }).purchaseUuid),
+    async (req) => getPurchase(ctx.db, actorOf(req), (req.params as { purchaseUuid: string }).purchaseUuid),
   );
 }
