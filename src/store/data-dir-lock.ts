@@ -1,18 +1,26 @@
-import { mkdirSync, openSync, readFileSync, unlinkSync, writeSync, closeSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import lockfile from 'proper-lockfile';
 
 /**
  * PGlite is a single-process database: two processes writing the same files corrupt
- * them. This lock file (holding the owner's pid) makes a second Herald on the same data
- * dir fail with a clear message instead. A lock left by a dead process is taken over.
+ * them. A lock in the data directory makes a second Herald on it fail with a clear
+ * message instead.
+ *
+ * The lock is a directory made atomically (mkdir) whose mtime its holder refreshes every
+ * LOCK_UPDATE_MS (proper-lockfile). It names no pid, because a pid cannot be trusted: in
+ * containers every process may be pid 1, and two Herald containers sharing a volume
+ * each took the old pid-file lock as their own. A lock not refreshed for LOCK_STALE_MS
+ * was left by a process that died (SIGKILL, a lost container) and is taken over; a
+ * starting process waits that long for it before it gives up.
  */
+export const LOCK_STALE_MS = 10_000;
+const LOCK_UPDATE_MS = 2_000;
+
 export class DataDirLockedError extends Error {
-  constructor(
-    readonly dataDir: string,
-    readonly pid: number,
-  ) {
+  constructor(readonly dataDir: string) {
     super(
-      `the data directory ${dataDir} is in use by another Herald process (pid ${pid}). ` +
+      `the data directory ${dataDir} is in use by another Herald process. ` +
         'The embedded database serves one process; stop the other one, use another HERALD_DATA_DIR, ' +
         'or set DATABASE_URL to share a PostgreSQL server between processes.',
     );
@@ -20,52 +28,25 @@ export class DataDirLockedError extends Error {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Takes the lock on dataDir; returns the function that releases it. */
-export function lockDataDir(dataDir: string): () => void {
+/** Takes the lock on dataDir (waiting up to LOCK_STALE_MS for a dead holder's); returns its release. */
+export async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
   mkdirSync(dataDir, { recursive: true });
-  const path = join(dataDir, 'herald.lock');
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fd = openSync(path, 'wx', 0o600);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        try {
-          unlinkSync(path);
-        } catch {
-          // already gone
-        }
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      let pid = NaN;
-      try {
-        pid = Number(readFileSync(path, 'utf8').trim());
-      } catch {
-        continue; // removed between our open and read: try again
-      }
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
-        throw new DataDirLockedError(dataDir, pid);
-      }
-      // Stale lock from a process that is gone (or unreadable): take it over.
-      try {
-        unlinkSync(path);
-      } catch {
-        // another process took it over first; the next open decides
-      }
-    }
+  const retries = Math.ceil(LOCK_STALE_MS / 500) + 2;
+  try {
+    return await lockfile.lock(dataDir, {
+      realpath: false,
+      lockfilePath: join(dataDir, 'herald.lock.d'),
+      stale: LOCK_STALE_MS,
+      update: LOCK_UPDATE_MS,
+      retries: { retries, factor: 1, minTimeout: 500, maxTimeout: 500 },
+      // Another process took the lock over (this one stalled past LOCK_STALE_MS): stop
+      // at once rather than write the files two processes now think they own.
+      onCompromised: (err) => {
+        throw new Error(`lost the lock on the data directory ${dataDir} (${err.message}); stopping so that two processes never write it`);
+      },
+    });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOCKED') throw new DataDirLockedError(dataDir);
+    throw err;
   }
-  throw new Error(`could not lock ${path}`);
 }

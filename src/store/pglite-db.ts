@@ -22,12 +22,12 @@ function wrap(q: PGlite | Transaction, onCommit: Set<string>): Tx {
  * the directory is locked to this process for as long as the database is open.
  */
 export async function makePgliteDb(dataDir: string | null): Promise<Db> {
-  const unlock = dataDir === null ? () => {} : lockDataDir(dataDir);
+  const unlock = dataDir === null ? async () => {} : await lockDataDir(dataDir);
   let pg: PGlite;
   try {
     pg = await PGlite.create(dataDir === null ? undefined : `${dataDir}/pglite`);
   } catch (err) {
-    unlock();
+    await unlock().catch(() => {});
     throw err;
   }
   // PGlite lives in this process, so a wake-up is a direct call: no NOTIFY round trip.
@@ -72,7 +72,7 @@ export async function makePgliteDb(dataDir: string | null): Promise<Db> {
       try {
         await pg.close();
       } finally {
-        unlock();
+        await unlock().catch(() => {});
       }
     },
   };

@@ -1,11 +1,12 @@
 // The shipped CLI as a user runs it: real processes, real ports, real data dirs.
 import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createPostgresDatabase } from '../helpers/db.js';
-import { freePort, runHerald, waitForHttp, type HeraldProcess } from '../helpers/process.js';
+import { freePort, HERALD_BIN, runHerald, waitForHttp, type HeraldProcess } from '../helpers/process.js';
 
 const running: HeraldProcess[] = [];
 const dirs: string[] = [];
@@ -51,7 +52,7 @@ describe('herald CLI', () => {
     // A second process on the same data dir gets a clear error, not a corrupt database.
     const second = runHerald(['serve'], { PORT: String(await freePort()), HERALD_DATA_DIR: dataDir });
     assert.equal(await second.exited, 1);
-    assert.match(second.output(), /in use by another Herald process \(pid \d+\)/);
+    assert.match(second.output(), /in use by another Herald process/);
 
     p.child.kill('SIGTERM');
     assert.equal(await p.exited, 0);
@@ -81,6 +82,59 @@ describe('herald CLI', () => {
     q.child.kill('SIGTERM');
     assert.equal(await q.exited, 0);
   });
+
+  // In containers every process may be pid 1: two Herald containers on one volume each
+  // took the old pid-file lock as their own. Two PID namespaces reproduce it.
+  const canUnshare = (() => {
+    if (process.getuid?.() !== 0) return false;
+    try {
+      execFileSync('unshare', ['-fp', '--mount-proc', 'true'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  it(
+    'a process in another PID namespace (pid 1 in both) cannot take the data dir of a running one',
+    { skip: canUnshare ? false : 'needs root and unshare -fp to make PID namespaces' },
+    async () => {
+      const dataDir = tempDir();
+      const port = await freePort();
+      const inNamespace = (env: Record<string, string>) => {
+        // --kill-child: if unshare is killed, the Herald it forked goes too.
+        const child = spawn('unshare', ['-fp', '--mount-proc', '--kill-child', process.execPath, HERALD_BIN, 'serve'], {
+          env: { PATH: process.env.PATH ?? '', HERALD_LOG_FORMAT: 'json', ...env },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+        const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+        return { child, output: () => out, exited };
+      };
+      const first = inNamespace({ PORT: String(port), HERALD_DATA_DIR: dataDir });
+      running.push(first);
+      await waitForHttp(`http://127.0.0.1:${port}/healthz`, undefined, first);
+      assert.match(first.output(), /"pid":1[,}]/, 'the first Herald is pid 1 in its namespace');
+      const secondPort = await freePort();
+      const second = inNamespace({ PORT: String(secondPort), HERALD_DATA_DIR: dataDir });
+      running.push(second);
+      // Either it exits (refused), or it comes up on the same files: the split brain.
+      const outcome = await Promise.race([
+        second.exited.then((code) => ({ exited: code })),
+        waitForHttp(`http://127.0.0.1:${secondPort}/healthz`, undefined, second).then(
+          () => ({ exited: 'it started: both processes own the data dir' as const }),
+          () => new Promise<never>(() => {}), // it exited: the other branch answers
+        ),
+      ]);
+      assert.equal(outcome.exited, 1, second.output());
+      assert.match(second.output(), /in use by another Herald process/);
+      assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200, 'the first one is unharmed');
+      // unshare does not pass SIGTERM on: stop the Herald it forked (pid 1 inside, a plain pid here).
+      execFileSync('pkill', ['-TERM', '-P', String(first.child.pid)]);
+      assert.equal(await first.exited, 0);
+    },
+  );
 
   it('serves on PostgreSQL when DATABASE_URL is set', { skip: !process.env.HERALD_TEST_DATABASE_URL }, async () => {
     const created = await createPostgresDatabase();
