@@ -179,6 +179,13 @@ const SETTINGS = {
     description:
       'How long an access token is trusted before Herald re-checks that the API key or app connection it came from still exists. Revoking a key stops its access tokens within this bound.',
   },
+  maxSubscriptionsPerOrganization: {
+    env: 'HERALD_MAX_SUBSCRIPTIONS_PER_ORGANIZATION',
+    default: 100,
+    parse: integer(1, 100_000),
+    description:
+      'Live subscriptions an organization may have (test and live mode together); a create past it is 400 SUBSCRIPTION_LIMIT_REACHED. The original caps them too.',
+  },
   allowInsecureDestinations: {
     env: 'HERALD_ALLOW_INSECURE_DESTINATIONS',
     default: false,

@@ -8,6 +8,8 @@ import {
   updateSubscription as updateRow,
   type SubscriptionChanges,
   type SubscriptionRow,
+  countLiveSubscriptions,
+  lockAndCountLiveSubscriptions,
 } from '../store/subscriptions.js';
 import { isEventName, missingScopes } from './catalog.js';
 import type { DomainContext } from './context.js';
@@ -144,6 +146,12 @@ function requireEventScopes(principal: Principal, eventNames: string[]): void {
 }
 
 const UNIQUE_VIOLATION = '23505';
+const limitReached = (limit: number) =>
+  badRequest(
+    'SUBSCRIPTION_LIMIT_REACHED',
+    `the organization has ${limit} subscriptions, the most it may have (HERALD_MAX_SUBSCRIPTIONS_PER_ORGANIZATION); delete one first`,
+    [{ propertyName: 'uuid', developerMessage: `would exceed the limit of ${limit} subscriptions` }],
+  );
 const alreadyExists = (uuid: string) =>
   badRequest('SUBSCRIPTION_ALREADY_EXIST', `a subscription with uuid ${uuid} already exists`, [
     { propertyName: 'uuid', developerMessage: 'already exists' },
@@ -194,6 +202,10 @@ export async function createSubscription(
 
   const subUuid = (uuid as string).toLowerCase();
   if (await findLiveSubscription(ctx.db, organizationUuid, subUuid)) throw alreadyExists(subUuid);
+  // Checked again under a lock when the row is written; here, before the TestMessage.
+  if ((await countLiveSubscriptions(ctx.db, organizationUuid)) >= ctx.config.maxSubscriptionsPerOrganization) {
+    throw limitReached(ctx.config.maxSubscriptionsPerOrganization);
+  }
 
   const signingKey = newSigningKey();
   const outcome = await probe({ organizationUuid, destination: destination as string, signingKey });
@@ -217,8 +229,11 @@ export async function createSubscription(
       );
   }
 
+  const limit = ctx.config.maxSubscriptionsPerOrganization;
   try {
-    const row = await insertSubscription(ctx.db, {
+    const row = await ctx.db.transaction(async (tx) => {
+      if ((await lockAndCountLiveSubscriptions(tx, organizationUuid)) >= limit) throw limitReached(limit);
+      return insertSubscription(tx, {
       uuid: subUuid,
       organization_uuid: organizationUuid,
       transport_name: TRANSPORT_WEBHOOK,
@@ -229,6 +244,7 @@ export async function createSubscription(
       created_by: principal.credentialRef,
       livemode: principal.livemode,
       created_at: ctx.clock.now(),
+      });
     });
     return toSubscription(row);
   } catch (err) {

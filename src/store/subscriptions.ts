@@ -46,6 +46,25 @@ export async function insertSubscription(q: Queryable, s: NewSubscriptionRow): P
   return r.rows[0]!;
 }
 
+/**
+ * Locks the organization's row until the transaction ends and counts its live
+ * subscriptions: creates that check the limit this way one at a time cannot, together,
+ * pass it.
+ */
+export async function lockAndCountLiveSubscriptions(q: Queryable, organizationUuid: string): Promise<number> {
+  await q.query('select 1 from organizations where uuid = $1 for update', [organizationUuid]);
+  return countLiveSubscriptions(q, organizationUuid);
+}
+
+/** How many live subscriptions the organization has (subscriptions_organization serves it). */
+export async function countLiveSubscriptions(q: Queryable, organizationUuid: string): Promise<number> {
+  const r = await q.query<{ n: number }>(
+    'select count(*) as n from subscriptions where organization_uuid = $1 and deleted_at is null',
+    [organizationUuid],
+  );
+  return r.rows[0]!.n;
+}
+
 /** The live subscription with this uuid in the organization, whatever its mode (uuids are unique per organization). */
 export async function findLiveSubscription(q: Queryable, organizationUuid: string, uuid: string): Promise<SubscriptionRow | undefined> {
   const r = await q.query<SubscriptionRow>(

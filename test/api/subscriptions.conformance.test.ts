@@ -516,3 +516,47 @@ describe(`destination safety without HERALD_ALLOW_INSECURE_DESTINATIONS: ${backe
   });
 });
 }
+
+for (const backend of testDatabases()) {
+  describe(`subscriptions per organization are limited: ${backend.name}`, () => {
+    let h: TestHerald;
+    let receiver: TestReceiver;
+    const LIMIT = 3;
+    before(async () => {
+      h = await startTestHerald(backend, { config: { maxSubscriptionsPerOrganization: LIMIT } });
+      receiver = await startReceiver();
+    });
+    after(async () => {
+      await h.stop();
+      await receiver.close();
+    });
+
+    it('a create past HERALD_MAX_SUBSCRIPTIONS_PER_ORGANIZATION is 400 SUBSCRIPTION_LIMIT_REACHED, even in a concurrent burst', async () => {
+      const cred = await createCredential(h, ALL_SCOPES);
+      const create = () =>
+        asCredential(h, cred)('POST', '/organizations/self/subscriptions', {
+          uuid: uuidv1(),
+          transportName: 'WEBHOOK',
+          eventNames: ['ProductCreated'],
+          destination: receiver.url,
+          contactEmail: 'a@example.com',
+        });
+      // Ten at once against a limit of three: exactly three are made.
+      const answers = await Promise.all(Array.from({ length: 10 }, create));
+      const statuses = answers.map((r) => r.status).sort();
+      assert.deepEqual(statuses, [200, 200, 200, 400, 400, 400, 400, 400, 400, 400]);
+      for (const r of answers.filter((a) => a.status === 400)) await expectError(r, 400, 'SUBSCRIPTION_LIMIT_REACHED');
+      const live = await h.db.query<{ n: number }>(
+        'select count(*) as n from subscriptions where organization_uuid = $1 and deleted_at is null',
+        [cred.organizationUuid],
+      );
+      assert.equal(live.rows[0]!.n, LIMIT);
+      // Another organization has its own limit; a deleted subscription frees a place.
+      const other = await createCredential(h, ALL_SCOPES);
+      assert.equal((await asCredential(h, other)('GET', '/organizations/self/subscriptions')).status, 200);
+      const [first] = (await (await asCredential(h, cred)('GET', '/organizations/self/subscriptions')).json()) as { uuid: string }[];
+      assert.equal((await asCredential(h, cred)('DELETE', `/organizations/self/subscriptions/${first!.uuid}`)).status, 204);
+      assert.equal((await create()).status, 200);
+    });
+  });
+}
