@@ -49,6 +49,9 @@ const oneOf =
 
 const text: Parser<string> = (raw) => raw;
 
+/** A TCP port, or `off` (null). */
+const portOrOff: Parser<number | null> = (raw) => (raw.trim().toLowerCase() === 'off' ? null : integer(0, 65535)(raw));
+
 const optionalText: Parser<string | undefined> = (raw) => (raw === '' ? undefined : raw);
 
 const postgresUrl: Parser<string | undefined> = (raw) => {
@@ -178,6 +181,13 @@ const SETTINGS = {
     parse: integer(0, 60),
     description:
       'How long an access token is trusted before Herald re-checks that the API key or app connection it came from still exists. Revoking a key stops its access tokens within this bound.',
+  },
+  workerHealthPort: {
+    env: 'HERALD_WORKER_HEALTH_PORT',
+    default: 9091,
+    parse: portOrOff,
+    description:
+      'Port of the /healthz, /readyz and /metrics listener of a process that runs the worker without the API (`herald worker`), on HOST; `off` to run none. `0` picks a free port.',
   },
   maxSubscriptionsPerOrganization: {
     env: 'HERALD_MAX_SUBSCRIPTIONS_PER_ORGANIZATION',

@@ -9,6 +9,7 @@ import { migrate } from '../store/migrate.js';
 import { openDb } from '../store/open-db.js';
 import { startMailSender, type MailSender } from '../delivery/mail-sender.js';
 import { makeMailer } from '../delivery/mailer.js';
+import { buildOpsApp } from '../api/ops-app.js';
 import { makeDeliveryMetrics, registerBacklogGauges } from '../delivery/metrics.js';
 import { makeDestinationProbe } from '../delivery/probe.js';
 import { makeSender } from '../delivery/send.js';
@@ -26,6 +27,8 @@ export interface RunningHerald {
   app?: FastifyInstance;
   /** http://host:port the API listens on, when the api role runs. */
   url?: string;
+  /** http://host:port of the health and metrics listener of a worker-only process. */
+  opsUrl?: string;
   worker?: Worker;
   mailSender?: MailSender;
   /** Stops accepting, lets in-flight work finish within the shutdown bound, closes the database. */
@@ -112,11 +115,22 @@ export async function startHerald(opts: StartOptions): Promise<RunningHerald> {
       log.info({ url, docs: `${address}/docs` }, 'Herald API listening');
     }
 
+    // A worker without the API still answers probes and scrapes, on its own port.
+    let opsUrl: string | undefined;
+    if (roles.worker && !roles.api && config.workerHealthPort !== null) {
+      registerBacklogGauges(registry, db, clock);
+      const ops = await buildOpsApp({ db, log, registry });
+      opsUrl = await ops.listen({ port: config.workerHealthPort, host: config.host });
+      closers.unshift(() => ops.close());
+      log.info({ url: opsUrl }, 'worker health and metrics listening');
+    }
+
     let closing: Promise<void> | undefined;
     return {
       db,
       app,
       url,
+      opsUrl,
       worker,
       mailSender,
       close: () =>

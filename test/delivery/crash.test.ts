@@ -28,6 +28,8 @@ function env(extra: Record<string, string>): Record<string, string> {
     HERALD_LEASE_SECONDS: '5',
     HERALD_POLL_INTERVAL_MS: '200',
     HERALD_RETRY_SCHEDULE: '1,1,1,1,1,1,1,1,1,1',
+    // Several workers on one machine: each health listener on a free port.
+    HERALD_WORKER_HEALTH_PORT: '0',
     ...extra,
   };
 }
