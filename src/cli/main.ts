@@ -70,6 +70,14 @@ async function runService(roles: Roles): Promise<void> {
     }
     stopping = true;
     log.info({ signal }, 'shutting down');
+    // The bound holds whatever is in flight: close() gives work HERALD_SHUTDOWN_TIMEOUT_MS,
+    // and if closing itself hangs (a request or a connection that never ends), the
+    // process exits anyway shortly after. Unfinished deliveries are sent again when their
+    // leases run out; unacknowledged requests were never acknowledged.
+    setTimeout(() => {
+      log.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown did not finish within its bound; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs + SHUTDOWN_GRACE_MS).unref();
     await herald.close();
     log.info('stopped');
     process.exit(0);
@@ -88,6 +96,9 @@ async function runMigrate(): Promise<void> {
     await db.close();
   }
 }
+
+/** How long past HERALD_SHUTDOWN_TIMEOUT_MS closing the database and listeners may take. */
+const SHUTDOWN_GRACE_MS = 2000;
 
 export async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;

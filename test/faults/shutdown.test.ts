@@ -1,0 +1,108 @@
+// SIGTERM ends `herald serve` within HERALD_SHUTDOWN_TIMEOUT_MS (plus a short grace for
+// closing), even with deliveries to a receiver that never answers and publishers in
+// flight (issue 13 item 8), on the embedded database and on PostgreSQL.
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createPostgresDatabase } from '../helpers/db.js';
+import { freePort, runHerald, waitForHttp, type HeraldProcess } from '../helpers/process.js';
+import { startReceiver } from '../helpers/receiver.js';
+
+const ADMIN = 'shutdown-test-admin-token-0123456789';
+const BOUND_MS = 1500;
+
+const backends: { name: string; env: () => Promise<{ env: Record<string, string>; cleanup: () => Promise<void> }> }[] = [
+  {
+    name: 'pglite',
+    env: async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'herald-shutdown-'));
+      return { env: { HERALD_DATA_DIR: dir }, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+    },
+  },
+];
+if (process.env.HERALD_TEST_DATABASE_URL) {
+  backends.push({
+    name: 'postgres',
+    env: async () => {
+      const created = await createPostgresDatabase();
+      return { env: { DATABASE_URL: created.url }, cleanup: () => created.drop() };
+    },
+  });
+}
+
+for (const backend of backends) {
+  describe(`shutdown is bounded: ${backend.name}`, () => {
+    const running: HeraldProcess[] = [];
+    after(() => {
+      for (const p of running) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+    });
+
+    it('SIGTERM with deliveries hanging and publishers in flight ends the process within the bound', async () => {
+      const { env, cleanup } = await backend.env();
+      const receiver = await startReceiver();
+      try {
+        // The receiver takes every request and never answers (until the test ends).
+        receiver.respondWith(() => ({ status: 200, delayMs: 600_000 }));
+        const port = await freePort();
+        const base = `http://127.0.0.1:${port}`;
+        const p = runHerald(['serve'], {
+          ...env,
+          PORT: String(port),
+          HERALD_ADMIN_TOKEN: ADMIN,
+          HERALD_ALLOW_INSECURE_DESTINATIONS: 'true',
+          HERALD_DELIVERY_TIMEOUT_MS: '120000',
+          HERALD_LEASE_SECONDS: '300',
+          HERALD_SHUTDOWN_TIMEOUT_MS: String(BOUND_MS),
+          HERALD_LOG_LEVEL: 'warn',
+        });
+        running.push(p);
+        await waitForHttp(`${base}/readyz`, undefined, p);
+        const admin = (path: string, body: unknown) =>
+          fetch(`${base}${path}`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+            body: JSON.stringify(body),
+          });
+        const org = ((await (await admin('/admin/organizations', { name: 'Shutdown' })).json()) as { organizationUuid: string })
+          .organizationUuid;
+        // A subscription inserted directly would skip the TestMessage, which would hang too.
+        const key = (await (await admin(`/admin/organizations/${org}/api-keys`, { scopes: ['READ:FINANCE'] })).json()) as { apiKey: string };
+        receiver.respondWith(200);
+        const sub = await fetch(`${base}/organizations/self/subscriptions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key.apiKey}`, 'content-type': 'application/json' },
+          body: JSON.stringify({
+            uuid: 'f02f80f8-8f35-11eb-8dcd-0242ac130003',
+            transportName: 'WEBHOOK',
+            eventNames: ['PaymentCreated'],
+            destination: receiver.url,
+            contactEmail: 'ops@example.com',
+          }),
+        });
+        assert.equal(sub.status, 200, await sub.text());
+        receiver.respondWith(() => ({ status: 200, delayMs: 600_000 }));
+        for (let i = 0; i < 20; i++) assert.equal((await admin(`/admin/organizations/${org}/events`, { eventName: 'PaymentCreated', payload: { i } })).status, 202);
+        await receiver.waitFor(5); // deliveries are in flight, hanging
+        // Publishers keep publishing while the signal arrives.
+        let publishing = true;
+        const publishers = Array.from({ length: 8 }, async () => {
+          while (publishing) await admin(`/admin/organizations/${org}/events`, { eventName: 'PaymentCreated', payload: {} }).catch(() => undefined);
+        });
+        const sent = Date.now();
+        p.child.kill('SIGTERM');
+        const code = await p.exited;
+        const took = Date.now() - sent;
+        publishing = false;
+        await Promise.all(publishers);
+        assert.ok(code === 0 || code === 1, `exited with ${code}`);
+        // The bound plus its 2 s grace, and room for a loaded machine to run the timers.
+        assert.ok(took < BOUND_MS + 2000 + 15_000, `SIGTERM took ${took} ms (bound ${BOUND_MS} ms)\n${p.output()}`);
+      } finally {
+        await receiver.close();
+        await cleanup();
+      }
+    });
+  });
+}
