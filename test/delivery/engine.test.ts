@@ -636,3 +636,40 @@ describe('mail without SMTP', () => {
     }
   });
 });
+
+for (const backend of testDatabases()) {
+  describe(`recording successes: ${backend.name}`, () => {
+    it('a batch that fails to record (one of its rows gone) is recorded row by row: the others are delivered once', async () => {
+      const env = await setup(backend);
+      try {
+        await env.subscribe('batch', ['PaymentCreated']);
+        env.receiver.reset();
+        let release!: () => void;
+        const gate = new Promise<void>((r) => (release = r));
+        env.receiver.respondWith(async () => {
+          await gate;
+          return { status: 200 };
+        });
+        for (let i = 0; i < 6; i++) assert.equal((await env.publish('PaymentCreated', { i })).status, 202);
+        env.h.worker!.wake();
+        await env.receiver.waitFor(6); // all six in flight, held by the gate
+        // One delivery disappears while in flight: its attempt row cannot be written
+        // (foreign key), so the statement recording the batch fails as a whole.
+        const rows = await env.h.db.query<{ id: number }>(`select id from deliveries where state = 'pending' order by id`);
+        assert.equal(rows.rows.length, 6);
+        await env.h.db.query('delete from deliveries where id = $1', [rows.rows[2]!.id]);
+        release();
+        await env.h.worker!.idle();
+        const states = await env.h.db.query<{ state: string; leased_by: string | null }>('select state, leased_by from deliveries order by id');
+        assert.deepEqual(
+          states.rows.map((r) => [r.state, r.leased_by]),
+          Array.from({ length: 5 }, () => ['delivered', null]),
+          'the five others are recorded, not left leased to be sent again',
+        );
+        assert.equal(env.receiver.requests.length, 6, 'each was sent once');
+      } finally {
+        await env.stop();
+      }
+    });
+  });
+}
