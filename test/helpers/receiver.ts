@@ -70,6 +70,8 @@ export async function startReceiver(): Promise<TestReceiver> {
   const requests: ReceivedRequest[] = [];
   const waiters = new Set<() => void>();
   const sockets = new Set<Socket>();
+  // Answers held back by delayMs: cleared on close, so a long delay never keeps the test process alive.
+  const delays = new Set<NodeJS.Timeout>();
 
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -96,7 +98,15 @@ export async function startReceiver(): Promise<TestReceiver> {
         } catch (err) {
           answer = { status: 500, body: `receiver responder threw: ${String(err)}` };
         }
-        if (answer.delayMs) await new Promise((r) => setTimeout(r, answer.delayMs));
+        if (answer.delayMs) {
+          await new Promise<void>((r) => {
+            const timer = setTimeout(() => {
+              delays.delete(timer);
+              r();
+            }, answer.delayMs);
+            delays.add(timer);
+          });
+        }
         if (res.destroyed) return;
         res.writeHead(answer.status, { 'content-type': 'text/plain', ...answer.headers });
         res.end(answer.body ?? (typeof current === 'number' ? 'ok' : ''));
@@ -151,6 +161,8 @@ export async function startReceiver(): Promise<TestReceiver> {
       responder = DEFAULT;
     },
     async close() {
+      for (const t of delays) clearTimeout(t);
+      delays.clear();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       // Sockets mid-request (a delayed answer) are not "idle or active HTTP" in every case.
