@@ -9,6 +9,7 @@ import { systemClock } from '../src/clock.js';
 import { loadConfig } from '../src/config.js';
 import { pusherEnvelope, signRequest } from '../src/delivery/envelopes.js';
 import { makeLogger } from '../src/logger.js';
+import { pusherMessageId } from '../src/domain/ids.js';
 import { recordEvent } from '../src/domain/outbox.js';
 import { createOrganization } from '../src/domain/organizations.js';
 import { newSigningKey } from '../src/domain/subscriptions.js';
@@ -29,9 +30,11 @@ const PAYLOAD = { kind: 'bench', padding: 'x'.repeat(1000) }; // ~1 KiB of JSON
 const received = new Map<string, number>();
 /** Receipts of the fan-out event (one message id, 10,000 subscribers). */
 let fanReceived = 0;
+/** Herald's message id of the fan-out event, the v5 UUID named by 'fan'. */
+const FAN_ID = pusherMessageId('fan');
 process.on('message', (m: { received?: [string, number][] }) => {
   for (const [id, t] of m.received ?? []) {
-    if (id === 'fan') fanReceived++;
+    if (id === FAN_ID) fanReceived++;
     else if (!received.has(id)) received.set(id, t);
   }
 });
@@ -111,9 +114,11 @@ async function main() {
 
   let seq = 0;
   const publish = async (org: string) => {
-    const id = `e-${seq++}`;
-    await db.transaction((tx) => recordEvent(tx, systemClock, { organizationUuid: org, eventName: 'PaymentCreated', payload: PAYLOAD, livemode: true, messageId: id }));
-    return { id, at: now() };
+    // The receiver reports webhook-ids: Herald's message id, the v5 UUID named by ours.
+    const r = await db.transaction((tx) =>
+      recordEvent(tx, systemClock, { organizationUuid: org, eventName: 'PaymentCreated', payload: PAYLOAD, livemode: true, messageId: `e-${seq++}` }),
+    );
+    return { id: r.messageId, at: now() };
   };
 
   // (b2) The engine alone: a backlog of accepted events, delivered by a worker started after.
