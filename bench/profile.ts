@@ -6,6 +6,8 @@
 // Publishes `events` events (16 concurrent producers, one subscription per origin on
 // 16 loopback origins) while an in-process worker delivers them to a local receiver,
 // then prints the rate and, per SQL statement, how often it ran and its total time.
+import { randomBytes } from 'node:crypto';
+import { SecretBox } from '../src/domain/sealed-secrets.js';
 import { createServer, type Server } from 'node:http';
 import { systemClock } from '../src/clock.js';
 import { loadConfig } from '../src/config.js';
@@ -61,11 +63,11 @@ async function main() {
   const transaction = db.transaction.bind(db);
   db.transaction = (fn) => transaction((tx) => fn(instrument(tx)));
 
-  const config = loadConfig({}, { allowInsecureDestinations: true, logLevel: 'warn' });
+  const config = loadConfig({}, { encryptionKey: randomBytes(32), allowInsecureDestinations: true, logLevel: 'warn' });
   const log = makeLogger({ logLevel: 'warn', logFormat: 'json' });
   const orgs: string[] = [];
   for (let i = 0; i < ORIGINS; i++) {
-    const org = (await createOrganization({ db, clock: systemClock, config, log }, { name: `p${i}` })).organizationUuid;
+    const org = (await createOrganization({ db, clock: systemClock, config, log, secrets: new SecretBox(config.encryptionKey!) }, { name: `p${i}` })).organizationUuid;
     orgs.push(org);
     await db.query(
       `insert into subscriptions (uuid, organization_uuid, transport_name, event_names, destination, contact_email,

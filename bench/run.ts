@@ -18,6 +18,9 @@ interface Result {
   fanOutSeconds: number;
   peakRssMiB: number;
   events: number;
+  httpAccepted: number;
+  httpDelivered: number;
+  httpEvents: number;
 }
 
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
@@ -91,12 +94,16 @@ async function main() {
     ['(d) p50 accepted-to-received at 500 ev/s, ms', (r) => r.p50.toFixed(1), ''],
     ['(d) p99 accepted-to-received at 500 ev/s, ms', (r) => r.p99.toFixed(1), '<= 50'],
     ['(e) fan-out: 1 event to 10,000 subscriptions, s', (r) => r.fanOutSeconds.toFixed(2), '<= 3'],
+    ['(g) HTTP publish, 32 clients, 1 destination: accepted/s', (r) => r.httpAccepted.toFixed(0), ''],
+    ['(g) ... delivered/s (first request to last receipt)', (r) => r.httpDelivered.toFixed(0), ''],
+    ['(g) delivered/s over raw', (r) => (r.httpDelivered / r.raw).toFixed(2), ''],
     ['(f) peak RSS of the Herald process, MiB', (r) => r.peakRssMiB.toFixed(0), ''],
   ];
   const header = ['measure', ...results.map((r) => r.backend), 'target'];
   const table = [header, header.map(() => '---'), ...rows.map(([name, f, target]) => [name, ...results.map(f), target])];
   console.log(table.map((r) => `| ${r.join(' | ')} |`).join('\n'));
   console.log(`\n(b) moved ${results.map((r) => `${r.events} events on ${r.backend}`).join(', ')}; 64 concurrent sends, 16 receiver origins.`);
+  console.log(`(g) published ${results.map((r) => `${r.httpEvents} events on ${r.backend}`).join(', ')} through POST /admin/organizations/{org}/events, in the bench process.`);
 }
 
 main().catch((err: unknown) => {

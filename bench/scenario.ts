@@ -1,6 +1,8 @@
 // One backend's benchmark run, in its own process (so peak RSS is this backend's):
 //   tsx bench/scenario.ts pglite|postgres <receiverPort> [postgresUrl]
 // Prints one JSON line of results. Run through `npm run bench` (bench/run.ts).
+import { randomBytes } from 'node:crypto';
+import { SecretBox } from '../src/domain/sealed-secrets.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +27,7 @@ const ORIGINS = 16;
 const origin = (i: number) => `http://127.0.0.${(i % ORIGINS) + 1}:${port}`;
 const CONCURRENCY = 64;
 const PAYLOAD = { kind: 'bench', padding: 'x'.repeat(1000) }; // ~1 KiB of JSON
+const BENCH_ADMIN = `bench-admin-${randomBytes(16).toString('hex')}`;
 
 /** Receipts from the receiver process: webhook-id -> time received (ms, epoch). */
 const received = new Map<string, number>();
@@ -87,6 +90,7 @@ async function main() {
   }
   await migrate(db);
   const config = loadConfig({}, {
+    encryptionKey: randomBytes(32),
     allowInsecureDestinations: true,
     workerConcurrency: CONCURRENCY,
     pollIntervalMs: 1000,
@@ -94,7 +98,7 @@ async function main() {
     dbPoolSize: 20,
   });
   const log = makeLogger({ logLevel: 'warn', logFormat: 'json' });
-  const ctx = { db, clock: systemClock, config, log };
+  const ctx = { db, clock: systemClock, config, log, secrets: new SecretBox(config.encryptionKey!) };
 
   // 16 organizations, each with one subscription on its own origin: many tenants.
   const orgs: string[] = [];
@@ -184,6 +188,39 @@ async function main() {
   }
   const fanOutSeconds = (now() - f0) / 1000;
 
+  // (g) Through the HTTP API, to one subscription: 32 publishers call the publish
+  // endpoint (validation, auth, one transaction each), one destination (so the
+  // per-destination limit binds), first request to last receipt.
+  progress('(g) HTTP publish to one destination');
+  const api = await startHerald({ config: { ...config, port: 0, adminToken: BENCH_ADMIN }, roles: { api: true, worker: false }, log, db });
+  const one = orgs[0]!;
+  const httpAgent = new Agent({ connections: 32 });
+  const G = backend === 'pglite' ? 3000 : 6000;
+  const httpIds: string[] = [];
+  let gNext = 0;
+  const g0 = now();
+  await Promise.all(
+    Array.from({ length: 32 }, async () => {
+      while (gNext < G) {
+        const i = gNext++;
+        const res = await request(`${api.url}/admin/organizations/${one}/events`, {
+          method: 'POST',
+          dispatcher: httpAgent,
+          headers: { authorization: `Bearer ${BENCH_ADMIN}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ eventName: 'PaymentCreated', messageId: `g-${i}`, payload: { id: `g-${i}`, amount: 100, ...PAYLOAD } }),
+        });
+        const body = (await res.body.json()) as { messageId: string };
+        if (res.statusCode !== 202) throw new Error(`publish answered ${res.statusCode}: ${JSON.stringify(body)}`);
+        httpIds.push(body.messageId);
+      }
+    }),
+  );
+  const httpAccepted = G / ((now() - g0) / 1000);
+  await waitFor(httpIds, 300_000);
+  const httpDelivered = G / ((Math.max(...httpIds.map((id) => received.get(id)!)) - g0) / 1000);
+  await httpAgent.close();
+  await api.close();
+
   await herald.close();
   const peakRssMiB = process.resourceUsage().maxRSS / 1024;
   await db.close();
@@ -198,6 +235,9 @@ async function main() {
       p50: quantile(latencies, 0.5),
       p99: quantile(latencies, 0.99),
       fanOutSeconds,
+      httpAccepted,
+      httpDelivered,
+      httpEvents: G,
       peakRssMiB,
       events: N,
     }),

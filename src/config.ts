@@ -83,6 +83,38 @@ const smtpUrl: Parser<string | undefined> = (raw) => {
 };
 
 /**
+ * An AES-256 key: 32 random bytes written as 64 hex digits or as base64/base64url
+ * (`openssl rand -base64 32`).
+ */
+export const parseEncryptionKey = (raw: string): Buffer => {
+  const v = raw.trim();
+  const bytes = /^[0-9a-fA-F]{64}$/.test(v)
+    ? Buffer.from(v, 'hex')
+    : /^[A-Za-z0-9+/_-]{43}={0,1}$/.test(v)
+      ? Buffer.from(v.replace(/-/g, '+').replace(/_/g, '/'), 'base64')
+      : undefined;
+  if (!bytes || bytes.length !== 32) {
+    throw new Error('must be 32 random bytes as 64 hex digits or base64 (openssl rand -base64 32)');
+  }
+  return bytes;
+};
+
+const optionalEncryptionKey: Parser<Buffer | undefined> = (raw) => (raw.trim() === '' ? undefined : parseEncryptionKey(raw));
+
+const encryptionKeyList: Parser<Buffer[]> = (raw) =>
+  raw
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '')
+    .map((part, i) => {
+      try {
+        return parseEncryptionKey(part);
+      } catch (err) {
+        throw new Error(`item ${i + 1}: ${(err as Error).message}`);
+      }
+    });
+
+/**
  * `HERALD_RETRY_SCHEDULE`: comma-separated delays in seconds; the n-th value is the
  * delay before retry n. An empty list means one attempt and no retry.
  */
@@ -151,6 +183,22 @@ const SETTINGS = {
       'Bearer token for the /admin routes. Unset on the embedded database: generated on first start and kept in HERALD_DATA_DIR/admin-token. Unset on PostgreSQL: the admin API is disabled.',
     defaultLabel: '(generated on PGlite)',
   },
+  encryptionKey: {
+    env: 'HERALD_ENCRYPTION_KEY',
+    default: undefined,
+    parse: optionalEncryptionKey,
+    description:
+      'AES-256 key (64 hex digits or base64 of 32 bytes) that seals subscription signing keys and Herald\'s token signing keys in the database. Unset on the embedded database: generated on first start and kept in HERALD_DATA_DIR/encryption-key (0600). Required with DATABASE_URL.',
+    defaultLabel: '(generated on PGlite)',
+  },
+  previousEncryptionKeys: {
+    env: 'HERALD_PREVIOUS_ENCRYPTION_KEYS',
+    default: [],
+    parse: encryptionKeyList,
+    description:
+      'Comma-separated keys that sealed secrets may still be under (key rotation): read with them, and resealed under HERALD_ENCRYPTION_KEY at start and by `herald reseal`.',
+    defaultLabel: '(none)',
+  },
   logLevel: {
     env: 'HERALD_LOG_LEVEL',
     default: 'info',
@@ -195,6 +243,73 @@ const SETTINGS = {
     parse: integer(1, 100_000),
     description:
       'Live subscriptions an organization may have (test and live mode together); a create past it is 400 SUBSCRIPTION_LIMIT_REACHED. The original caps them too.',
+  },
+  rateLimitCredentialPerMinute: {
+    env: 'HERALD_RATE_LIMIT_CREDENTIAL_PER_MINUTE',
+    default: 60_000,
+    parse: (raw: string) => (raw.trim().toLowerCase() === 'off' ? 0 : integer(0, 10_000_000)(raw)),
+    description:
+      'Requests a minute one credential (API key or access token, as Bearer or x-api-key) may send to the organization and business APIs and to the publish endpoint (POST /admin/organizations/{uuid}/events, by the admin token); requests without one count per client IP. 1,000 a second by default: a producer publishing at full speed stays under it, a runaway loop is cut. Past it: 429 TOO_MANY_REQUESTS with Retry-After. Counted per API process. 0 or off: no limit.',
+  },
+  rateLimitTokenPerMinute: {
+    env: 'HERALD_RATE_LIMIT_TOKEN_PER_MINUTE',
+    default: 120,
+    parse: (raw: string) => (raw.trim().toLowerCase() === 'off' ? 0 : integer(0, 10_000_000)(raw)),
+    description:
+      'POST /token requests a minute per client IP, and per API key exchanged (the jwt-bearer assertion). Counted per API process. 0 or off: no limit.',
+  },
+  rateLimitRefusedPerMinute: {
+    env: 'HERALD_RATE_LIMIT_REFUSED_PER_MINUTE',
+    default: 0,
+    parse: (raw: string) => (raw.trim().toLowerCase() === 'off' ? 0 : integer(0, 10_000_000)(raw)),
+    description:
+      'Refused credentials (401) a minute per client IP on the organization and business APIs; past it, that IP gets 429 for every request, valid credentials included, until its minute ends. Bounds a client that presents a new made-up credential each time (each gets a fresh per-credential count). Counted per API process. 0 or off (the default): no limit.',
+  },
+  rateLimitAdminPerMinute: {
+    env: 'HERALD_RATE_LIMIT_ADMIN_PER_MINUTE',
+    default: 600,
+    parse: (raw: string) => (raw.trim().toLowerCase() === 'off' ? 0 : integer(0, 10_000_000)(raw)),
+    description:
+      'Admin API (/admin/...) requests a minute per client IP, but for the publish endpoint (counted per credential). Counted per API process. 0 or off: no limit.',
+  },
+  trustProxy: {
+    env: 'HERALD_TRUST_PROXY',
+    default: false as boolean | string,
+    parse: (raw: string): boolean | string => {
+      const v = raw.trim().toLowerCase();
+      if (v === '' || v === 'false') return false;
+      if (v === 'true') return true;
+      const parts = v.split(',').map((p) => p.trim()).filter((p) => p !== '');
+      for (const p of parts) {
+        if (!/^(?:loopback|linklocal|uniquelocal|\d{1,3}(?:\.\d{1,3}){3}(?:\/\d{1,2})?|[0-9a-f.]*:[0-9a-f.:]*(?:\/\d{1,3})?)$/.test(p)) {
+          throw new Error(`must be true, false, or comma-separated proxy addresses or CIDRs (10.0.0.0/8,loopback); got "${p}"`);
+        }
+      }
+      return parts.join(',');
+    },
+    description:
+      'Which X-Forwarded-For entries to believe for the client IP that per-IP rate limits count by, when Herald runs behind a reverse proxy or load balancer: the proxies\' addresses or CIDRs, comma-separated (10.0.0.0/8,loopback), or true when every request comes through a proxy. false: the TCP peer is the client.',
+  },
+  retentionDays: {
+    env: 'HERALD_RETENTION_DAYS',
+    default: 30,
+    parse: integer(1, 3650),
+    description:
+      'Days a finished message is kept: delivered deliveries with their attempts, failed and cancelled ones of deleted subscriptions, events no delivery references, and mails go after this long. Undelivered messages of a live subscription stay until delivered, resent or the subscription is deleted. A messageId can be published again once its event is gone.',
+  },
+  retentionIntervalSeconds: {
+    env: 'HERALD_RETENTION_INTERVAL_SECONDS',
+    default: 600,
+    parse: (raw: string): number | null => (raw.trim().toLowerCase() === 'off' ? null : integer(10, 86_400)(raw)),
+    description:
+      'How often a worker process sweeps for rows older than HERALD_RETENTION_DAYS (the first sweep comes a minute after start, or sooner). `off`: this process does not sweep (another worker does). Several workers on one PostgreSQL take turns.',
+  },
+  retentionBatchSize: {
+    env: 'HERALD_RETENTION_BATCH_SIZE',
+    default: 1000,
+    parse: integer(10, 100_000),
+    description:
+      'Rows retention reads and deletes per statement. Each batch is a short transaction, followed by a pause as long as it took, so deliveries go on during a sweep.',
   },
   allowInsecureDestinations: {
     env: 'HERALD_ALLOW_INSECURE_DESTINATIONS',
@@ -242,6 +357,13 @@ const SETTINGS = {
     parse: integer(5, 3600),
     description:
       'How long a worker owns a claimed delivery. An attempt whose worker died is retried after its lease expires; must exceed the delivery timeout.',
+  },
+  heartbeatSeconds: {
+    env: 'HERALD_HEARTBEAT_SECONDS',
+    default: 2,
+    parse: integer(1, 60),
+    description:
+      'PostgreSQL: how often each worker says it is alive. The deliveries of a worker silent for 3 beats (SIGKILL, a lost machine) are released to the others then, not when their leases run out.',
   },
   pollIntervalMs: {
     env: 'HERALD_POLL_INTERVAL_MS',

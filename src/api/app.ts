@@ -4,14 +4,17 @@ import type { Registry } from 'prom-client';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { DomainContext } from '../domain/context.js';
+import type { SecretBox } from '../domain/sealed-secrets.js';
 import { validatePayload } from '../domain/payload-validation.js';
 import type { DestinationProbe } from '../domain/subscriptions.js';
 import type { Logger } from '../logger.js';
 import type { Db } from '../store/db.js';
 import errorHandler, { clientErrorHandler, frameworkErrorHandler } from './plugins/error-handler.js';
 import inputRules, { jsonParseDepthError, jsonSizeError } from './plugins/input-rules.js';
+import lingeringClose from './plugins/lingering-close.js';
 import metrics from './plugins/metrics.js';
 import openapi from './plugins/openapi.js';
+import rateLimits from './plugins/rate-limit.js';
 import { requireAdminToken } from './plugins/admin-auth.js';
 import { requireCredential } from './plugins/auth.js';
 import adminApiKeyRoutes from './routes/admin/api-keys.js';
@@ -40,6 +43,8 @@ export interface AppDeps {
   clock: Clock;
   registry: Registry;
   version: string;
+  /** Seals and opens secrets at rest (subscription signing keys, token signing keys). */
+  secrets: SecretBox;
   /** Sends the signed TestMessage when a subscription is created (the delivery engine's). */
   probeDestination: DestinationProbe;
 }
@@ -53,7 +58,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loggerInstance: deps.log as FastifyBaseLogger,
     // Errors are logged by the error handler; request bodies (which may hold secrets) never.
     logController: new LogController({ disableRequestLogging: true }),
+    // Over it: 413, which reaches even a client still streaming its body (lingeringClose).
     bodyLimit: 1024 * 1024,
+    // The client IP that per-IP rate limits count by, when a proxy stands in front.
+    trustProxy: deps.config.trustProxy,
     // The original's clients call `token/`, `.../subscriptions/` and `.../{uuid}/`
     // (SwagPayPal): a trailing slash names the same route, with the same status rules.
     routerOptions: { ignoreTrailingSlash: true },
@@ -84,12 +92,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addSchema(ErrorBodySchema);
   app.addSchema(BetterezErrorBodySchema);
   await app.register(errorHandler);
+  // First of the root hooks: a request over its rate costs no credential lookup, no body.
+  await app.register(rateLimits, { config: deps.config, clock: deps.clock });
+  await app.register(lingeringClose);
   await app.register(inputRules);
   await app.register(formbody);
   await app.register(metrics, { registry: deps.registry });
   await app.register(openapi, { version: deps.version });
 
-  const ctx: DomainContext = { db: deps.db, clock: deps.clock, config: deps.config, log: deps.log };
+  const ctx: DomainContext = { db: deps.db, clock: deps.clock, config: deps.config, log: deps.log, secrets: deps.secrets };
 
   await app.register(healthRoutes, { db: deps.db });
   await app.register(eventCatalogRoutes);

@@ -3,6 +3,9 @@ import { ConfigError, loadConfig, type Config } from '../config.js';
 import { makeLogger } from '../logger.js';
 import { DataDirLockedError } from '../store/data-dir-lock.js';
 import { migrate } from '../store/migrate.js';
+import { resealSecrets } from '../domain/reseal-secrets.js';
+import { SecretUnavailableError } from '../domain/sealed-secrets.js';
+import { resolveSecretBox } from '../runtime/encryption-key.js';
 import { openDb } from '../store/open-db.js';
 import { startHerald, type Roles } from '../runtime/start-herald.js';
 import { VERSION } from '../runtime/version.js';
@@ -20,6 +23,7 @@ Service:
   api              run the HTTP API only
   worker           run the delivery worker only (PostgreSQL: run as many as you like)
   migrate          apply database migrations and exit
+  reseal           seal secrets at rest under HERALD_ENCRYPTION_KEY (after a key rotation) and exit
 
 Administration (calls a running Herald's admin API; see herald org --help, herald key --help):
   org create --name NAME
@@ -58,6 +62,8 @@ async function runService(roles: Roles): Promise<void> {
     herald = await startHerald({ config, roles, log });
   } catch (err) {
     if (err instanceof DataDirLockedError) fail(err.message, 1);
+    if (err instanceof ConfigError) fail(err.message, EXIT_USAGE);
+    if (err instanceof SecretUnavailableError) fail(err.message, 1);
     log.fatal({ err }, 'Herald failed to start');
     await new Promise((r) => setTimeout(r, 50)); // let the log line out
     process.exit(1);
@@ -97,6 +103,32 @@ async function runMigrate(): Promise<void> {
   }
 }
 
+/**
+ * Moves every secret at rest under HERALD_ENCRYPTION_KEY, reading with
+ * HERALD_PREVIOUS_ENCRYPTION_KEYS; the last step of a key rotation (docs/operations.md).
+ */
+async function runReseal(): Promise<void> {
+  const config = readConfig();
+  let secrets;
+  try {
+    secrets = resolveSecretBox(config).box;
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message, EXIT_USAGE);
+    throw err;
+  }
+  const db = await openDb(config);
+  try {
+    await migrate(db);
+    const report = await resealSecrets({ db, secrets });
+    console.log(
+      `resealed under key ${secrets.currentKeyId}: ${report.subscriptionKeys} subscription signing key(s), ${report.tokenKeys} token signing key(s); ` +
+        'every secret is now under this key',
+    );
+  } finally {
+    await db.close();
+  }
+}
+
 /** How long past HERALD_SHUTDOWN_TIMEOUT_MS closing the database and listeners may take. */
 const SHUTDOWN_GRACE_MS = 2000;
 
@@ -109,7 +141,11 @@ export async function main(argv: string[]): Promise<void> {
       parseArgs({ args: rest, options: {} });
       return runService({ api: command !== 'worker', worker: command !== 'api' });
     case 'migrate':
+      parseArgs({ args: rest, options: {} });
       return runMigrate();
+    case 'reseal':
+      parseArgs({ args: rest, options: {} });
+      return runReseal();
     case 'org':
       return orgCommand(rest);
     case 'key':
@@ -132,6 +168,7 @@ export async function main(argv: string[]): Promise<void> {
 main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof DataDirLockedError) fail(err.message, 1);
   if (err instanceof UsageError) fail(err.message, EXIT_USAGE);
+  if (err instanceof SecretUnavailableError) fail(err.message, 1);
   if (err instanceof AdminApiError) fail(`${err.status}${err.errorType ? ` ${err.errorType}` : ''}: ${err.message}`, 1);
   if (err instanceof ConnectionError) fail(err.message, 1);
   if (err instanceof TypeError && (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {

@@ -32,6 +32,23 @@ export function makeDeliveryMetrics(registry: Registry): DeliveryMetrics {
   };
 }
 
+/** Retention's Prometheus metrics. */
+export interface RetentionMetrics {
+  removed: Counter<'table'>;
+}
+
+/** Rows removed by retention sweeps of this process, by table (attempts go with their deliveries). */
+export function makeRetentionMetrics(registry: Registry): RetentionMetrics {
+  return {
+    removed: new Counter({
+      name: 'herald_retention_removed_total',
+      help: 'Rows removed by retention, by table: deliveries (with their attempts), events, mails.',
+      labelNames: ['table'],
+      registers: [registry],
+    }),
+  };
+}
+
 /**
  * Gauges read from the database when scraped, so every process reports the whole
  * system: pending deliveries, the age of the oldest, subscriptions by status.

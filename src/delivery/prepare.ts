@@ -1,5 +1,6 @@
 import { eventType } from '../domain/catalog.js';
 import { newObjectId } from '../domain/ids.js';
+import type { SecretBox } from '../domain/sealed-secrets.js';
 import type { ClaimedDelivery } from '../store/sql/claim-deliveries.js';
 import { inventoryEnvelope, pusherEnvelope, signRequest } from './envelopes.js';
 
@@ -17,7 +18,8 @@ export interface PreparedRequest {
  * attempt. Pusher: messageId stable, messageUuid new, timestamp = when the event was
  * accepted. Inventory: id stable for every subscriber and retry, attemptId new.
  */
-export function prepare(d: ClaimedDelivery, now: Date): PreparedRequest {
+export function prepare(d: ClaimedDelivery, now: Date, secrets: SecretBox): PreparedRequest {
+  const signingKey = secrets.open(d.signing_key, 'subscription-signing-key');
   const payload: unknown = JSON.parse(d.payload);
   if (eventType(d.event_name)?.envelope === 'inventory') {
     // 24 hex, like the event id (FACTS: Inventory ids are ObjectIds), new per attempt.
@@ -30,7 +32,7 @@ export function prepare(d: ClaimedDelivery, now: Date): PreparedRequest {
       event: d.event_name,
       data: payload,
     });
-    return { url: d.destination, body: env.body, headers: signRequest(env, d.signing_key, now), attemptId };
+    return { url: d.destination, body: env.body, headers: signRequest(env, signingKey, now), attemptId };
   }
   const env = pusherEnvelope({
     organizationUuid: d.organization_uuid,
@@ -39,5 +41,5 @@ export function prepare(d: ClaimedDelivery, now: Date): PreparedRequest {
     payload,
     timestamp: d.created_at,
   });
-  return { url: d.destination, body: env.body, headers: signRequest(env, d.signing_key, now), attemptId: env.messageUuid };
+  return { url: d.destination, body: env.body, headers: signRequest(env, signingKey, now), attemptId: env.messageUuid };
 }

@@ -3,12 +3,14 @@ import { hostname } from 'node:os';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { WAKE_CHANNEL } from '../domain/outbox.js';
+import type { SecretBox } from '../domain/sealed-secrets.js';
 import type { Logger } from '../logger.js';
 import type { Db } from '../store/db.js';
-import { claimDeliveries, originOf, type ClaimedDelivery } from '../store/sql/claim-deliveries.js';
+import { claimDeliveries, type ClaimedDelivery } from '../store/sql/claim-deliveries.js';
 import { recordSuccesses, type SuccessRecord } from '../store/sql/record-successes.js';
 import { cancelLeased, releaseLeases } from '../store/sql/leases.js';
 import { decide } from './decide.js';
+import { startHeartbeat } from './heartbeat.js';
 import type { DeliveryMetrics } from './metrics.js';
 import { prepare } from './prepare.js';
 import { recordFailure } from './record.js';
@@ -23,10 +25,13 @@ export interface WorkerDeps {
     | 'perDestinationConcurrency'
     | 'leaseSeconds'
     | 'pollIntervalMs'
+    | 'heartbeatSeconds'
     | 'retrySchedule'
     | 'exhaustedSubscription'
   >;
   log: Logger;
+  /** Opens the subscriptions' sealed signing keys. */
+  secrets: SecretBox;
   sender: Sender;
   metrics?: DeliveryMetrics;
   /** Jitter source (tests make it deterministic). */
@@ -115,7 +120,15 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
       return;
     }
     const startedAt = clock.now();
-    const req = prepare(d, startedAt);
+    let req;
+    try {
+      req = prepare(d, startedAt, deps.secrets);
+    } catch (err) {
+      // Its signing key does not open (a key missing from HERALD_PREVIOUS_ENCRYPTION_KEYS):
+      // nothing is sent or recorded; the lease runs out and the delivery is tried again.
+      log.error({ err, subscription: d.subscription_uuid }, 'cannot prepare a delivery; left for its lease to run out');
+      return;
+    }
     const result = await sender.send(req.url, req.body, req.headers);
     const now = clock.now();
     metrics?.attemptLatency.observe(result.latencyMs / 1000);
@@ -149,7 +162,7 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
   }
 
   function start(d: ClaimedDelivery): void {
-    const origin = originOf(d.destination);
+    const origin = d.destination_origin;
     inflight++;
     inflightByOrigin.set(origin, (inflightByOrigin.get(origin) ?? 0) + 1);
     void attempt(d)
@@ -237,6 +250,11 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
     const released = await releaseLeases(db, clock.now());
     if (released > 0) log.warn({ released }, 'released the leases of a previous process');
   }
+  // Several processes share PostgreSQL: beat, and free the deliveries of dead workers.
+  const heartbeat =
+    db.kind === 'postgres'
+      ? await startHeartbeat({ db, clock, log, workerId: id, intervalSeconds: config.heartbeatSeconds, onReleased: wake })
+      : undefined;
   const unlisten = await db.listen(WAKE_CHANNEL, wake);
   const poll = setInterval(wake, config.pollIntervalMs);
   poll.unref();
@@ -260,6 +278,8 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
       while (inflight > 0 || claiming) await new Promise((r) => setTimeout(r, 10));
       await flushSuccesses();
       await flushing;
+      // Last: until its deliveries are recorded, the others must not take it for dead.
+      await heartbeat?.stop();
       log.info({ workerId: id }, 'delivery worker stopped');
     },
   };

@@ -16,6 +16,7 @@ import type { DomainContext } from './context.js';
 import { checkDestinationSyntax, resolveDestination } from './destinations.js';
 import { isUuid, isUuidV1 } from './ids.js';
 import type { Principal } from './principal.js';
+import type { SecretBox } from './sealed-secrets.js';
 
 /**
  * The Pusher API's webhook subscriptions: validation with the spec's status codes and
@@ -34,7 +35,8 @@ export interface Subscription {
   signingKey: string;
 }
 
-export const toSubscription = (r: SubscriptionRow): Subscription => ({
+/** The API's view of a stored subscription; its signing key is opened (stored sealed). */
+export const toSubscription = (r: SubscriptionRow, secrets: SecretBox): Subscription => ({
   uuid: r.uuid,
   transportName: r.transport_name,
   eventNames: r.event_names,
@@ -42,7 +44,7 @@ export const toSubscription = (r: SubscriptionRow): Subscription => ({
   destination: r.destination,
   contactEmail: r.contact_email,
   status: r.status,
-  signingKey: r.signing_key,
+  signingKey: secrets.open(r.signing_key, 'subscription-signing-key'),
 });
 
 /** What the destination check on create found. */
@@ -240,13 +242,13 @@ export async function createSubscription(
       event_names: eventNames,
       destination: destination as string,
       contact_email: contactEmail as string,
-      signing_key: signingKey,
+      signing_key: ctx.secrets.seal(signingKey, 'subscription-signing-key'),
       created_by: principal.credentialRef,
       livemode: principal.livemode,
       created_at: ctx.clock.now(),
       });
     });
-    return toSubscription(row);
+    return toSubscription(row, ctx.secrets);
   } catch (err) {
     // Two creates with one uuid at once: the unique index decides, the loser gets 400.
     if ((err as { code?: string }).code === UNIQUE_VIOLATION) throw alreadyExists(subUuid);
@@ -256,7 +258,7 @@ export async function createSubscription(
 
 /** The organization's subscriptions in the credential's mode: a test-mode key sees the test-mode ones. */
 export async function listSubscriptions(ctx: DomainContext, principal: Principal, organizationUuid: string): Promise<Subscription[]> {
-  return (await listLiveSubscriptions(ctx.db, organizationUuid, principal.livemode)).map(toSubscription);
+  return (await listLiveSubscriptions(ctx.db, organizationUuid, principal.livemode)).map((r) => toSubscription(r, ctx.secrets));
 }
 
 /**

@@ -10,11 +10,14 @@ import { openDb } from '../store/open-db.js';
 import { startMailSender, type MailSender } from '../delivery/mail-sender.js';
 import { makeMailer } from '../delivery/mailer.js';
 import { buildOpsApp } from '../api/ops-app.js';
-import { makeDeliveryMetrics, registerBacklogGauges } from '../delivery/metrics.js';
+import { makeDeliveryMetrics, makeRetentionMetrics, registerBacklogGauges } from '../delivery/metrics.js';
 import { makeDestinationProbe } from '../delivery/probe.js';
 import { makeSender } from '../delivery/send.js';
 import { startWorker, type Worker } from '../delivery/worker.js';
+import { startRetentionSweeper, type RetentionSweeper } from '../delivery/retention.js';
 import { resolveAdminToken } from './admin-token.js';
+import { resolveSecretBox } from './encryption-key.js';
+import { resealSecrets } from '../domain/reseal-secrets.js';
 import { VERSION } from './version.js';
 
 export interface Roles {
@@ -31,6 +34,8 @@ export interface RunningHerald {
   opsUrl?: string;
   worker?: Worker;
   mailSender?: MailSender;
+  /** The worker role's retention sweeper (old finished messages). */
+  retention?: RetentionSweeper;
   /** Stops accepting, lets in-flight work finish within the shutdown bound, closes the database. */
   close(): Promise<void>;
 }
@@ -50,6 +55,9 @@ export interface StartOptions {
 export async function startHerald(opts: StartOptions): Promise<RunningHerald> {
   const { config, roles, log } = opts;
   const clock = opts.clock ?? systemClock;
+  // Before the database opens: a missing key on PostgreSQL is a configuration error.
+  const sealing = resolveSecretBox(config);
+  const secrets = sealing.box;
   const db = opts.db ?? (await openDb(config, (err) => log.warn({ err }, 'database connection error')));
   const ownsDb = !opts.db;
   const closers: (() => Promise<void>)[] = [];
@@ -57,6 +65,15 @@ export async function startHerald(opts: StartOptions): Promise<RunningHerald> {
   try {
     const applied = await migrate(db);
     log.info({ database: db.kind, applied }, applied.length ? 'migrations applied' : 'database schema up to date');
+    if (sealing.generatedAt) {
+      log.warn({ path: sealing.generatedAt }, 'encryption key for secrets at rest generated; back it up with the data dir');
+    }
+    // Seals what an older version stored in clear and moves values off previous keys;
+    // fails the start, naming the key, if a value is under a key this process lacks.
+    const resealed = await resealSecrets({ db, secrets });
+    if (resealed.subscriptionKeys + resealed.tokenKeys > 0) {
+      log.info({ ...resealed, keyId: secrets.currentKeyId }, 'secrets at rest resealed under the current encryption key');
+    }
 
     const registry = new Registry();
     collectDefaultMetrics({ register: registry });
@@ -66,17 +83,21 @@ export async function startHerald(opts: StartOptions): Promise<RunningHerald> {
 
     let worker: Worker | undefined;
     let mailSender: MailSender | undefined;
+    let retention: RetentionSweeper | undefined;
     if (roles.worker) {
       worker = await startWorker({
         db,
         clock,
         config,
         log,
+        secrets,
         sender,
         metrics: makeDeliveryMetrics(registry),
         random: opts.random,
       });
       closers.unshift(() => worker!.stop());
+      retention = startRetentionSweeper({ db, clock, log, config, metrics: makeRetentionMetrics(registry) });
+      closers.unshift(() => retention!.stop());
       if (config.smtpUrl) {
         const mailer = makeMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom });
         mailSender = await startMailSender({ db, clock, log, mailer, pollIntervalMs: config.pollIntervalMs });
@@ -105,6 +126,7 @@ export async function startHerald(opts: StartOptions): Promise<RunningHerald> {
         log,
         clock,
         registry,
+        secrets,
         version: VERSION,
         probeDestination: makeDestinationProbe({ sender, clock }),
       });
@@ -133,6 +155,7 @@ export async function startHerald(opts: StartOptions): Promise<RunningHerald> {
       opsUrl,
       worker,
       mailSender,
+      retention,
       close: () =>
         (closing ??= (async () => {
           const bound = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), config.shutdownTimeoutMs).unref());

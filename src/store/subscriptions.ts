@@ -145,3 +145,28 @@ export async function retireSubscription(
   const row = r.rows[0]!;
   return { deleted: row.deleted > 0, cancelled: row.cancelled };
 }
+
+/**
+ * Subscriptions (live or deleted) whose signing key is not sealed under the key with
+ * this id, after the given row id, in id order: the reseal's next batch.
+ */
+export async function listSigningKeysNotUnder(
+  q: Queryable,
+  keyId: string,
+  afterId: number,
+  limit: number,
+): Promise<Pick<SubscriptionRow, 'id' | 'signing_key'>[]> {
+  const r = await q.query<Pick<SubscriptionRow, 'id' | 'signing_key'>>(
+    `select id, signing_key from subscriptions
+     where id > $1 and signing_key not like $2
+     order by id limit $3`,
+    [afterId, `sealed:v1:${keyId}:%`, limit],
+  );
+  return r.rows;
+}
+
+/** Replaces a signing key's stored form if it is still the value read (concurrent reseals change it once). */
+export async function replaceStoredSigningKey(q: Queryable, id: number, was: string, now: string): Promise<boolean> {
+  const r = await q.query('update subscriptions set signing_key = $3 where id = $1 and signing_key = $2', [id, was, now]);
+  return r.rowCount > 0;
+}

@@ -3,6 +3,7 @@
 // key; within the cache bound for access tokens), and the identity events.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { SecretBox } from '../../src/domain/sealed-secrets.js';
 import { after, before, describe, it } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
@@ -281,8 +282,9 @@ for (const backend of testDatabases()) {
 
       it('malformed: a JWT signed by this Herald that is not an access token, or lacks claims', async () => {
         // Sign with Herald's own key (read from the database), so only the shape is wrong.
-        const row = await h.db.query<{ private_jwk: JWK }>("select private_jwk from token_signing_keys where kid = 'herald-es256-1'");
-        const ours = await importJWK(row.rows[0]!.private_jwk, 'ES256');
+        const row = await h.db.query<{ private_jwk: string }>("select private_jwk from token_signing_keys where kid = 'herald-es256-1'");
+        const opened = new SecretBox(h.config.encryptionKey!).open(row.rows[0]!.private_jwk, 'token-signing-key');
+        const ours = await importJWK(JSON.parse(opened) as JWK, 'ES256');
         const claims = decodeJwt(token);
         const wrongTyp = await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'herald-es256-1', typ: 'JWT' }).sign(ours);
         await expect401(await self(wrongTyp), /^malformed access token: unexpected "typ"/);
@@ -428,7 +430,13 @@ for (const backend of testDatabases()) {
       before(async () => {
         key = await createKey(orgA, ['READ:PRODUCT']);
         // resolveOrganizationUuid and requireScopes exactly as organization routes use them.
-        const ctx: DomainContext = { db: h.db, clock, config: h.config, log: makeLogger({ logLevel: 'silent', logFormat: 'json' }) };
+        const ctx: DomainContext = {
+          db: h.db,
+          clock,
+          config: h.config,
+          log: makeLogger({ logLevel: 'silent', logFormat: 'json' }),
+          secrets: new SecretBox(h.config.encryptionKey!),
+        };
         probe = Fastify();
         await probe.register(errorHandler);
         await probe.register(async (scoped) => {

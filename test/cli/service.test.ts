@@ -1,6 +1,7 @@
 // The shipped CLI as a user runs it: real processes, real ports, real data dirs.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -140,7 +141,13 @@ describe('herald CLI', () => {
     const created = await createPostgresDatabase();
     try {
       const port = await freePort();
-      const p = runHerald(['serve'], { PORT: String(port), DATABASE_URL: created.url, HERALD_DATA_DIR: tempDir() });
+      // Without an encryption key, PostgreSQL is refused: processes share no data dir.
+      const keyless = runHerald(['serve'], { PORT: String(port), DATABASE_URL: created.url, HERALD_DATA_DIR: tempDir() });
+      assert.equal(await keyless.exited, 2);
+      assert.match(keyless.output(), /HERALD_ENCRYPTION_KEY: required with DATABASE_URL/);
+      const key = randomBytes(32).toString('base64');
+      const env = { PORT: String(port), DATABASE_URL: created.url, HERALD_DATA_DIR: tempDir(), HERALD_ENCRYPTION_KEY: key };
+      const p = runHerald(['serve'], env);
       running.push(p);
       await waitForHttp(`http://127.0.0.1:${port}/healthz`, undefined, p);
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
@@ -149,8 +156,22 @@ describe('herald CLI', () => {
       const admin = await fetch(`http://127.0.0.1:${port}/admin/organizations`, { method: 'POST' });
       assert.equal(admin.status, 401);
       assert.equal(((await admin.json()) as { errorType: string }).errorType, 'ADMIN_API_DISABLED');
+      // Any JWT-shaped token makes Herald load (here: create) its access-token key.
+      const probe = await fetch(`http://127.0.0.1:${port}/users/self`, { headers: { authorization: 'Bearer eyJhbGciOiJFUzI1NiJ9.e30.x' } });
+      assert.equal(probe.status, 401);
       p.child.kill('SIGTERM');
       assert.equal(await p.exited, 0);
+      assert.ok(!p.output().includes(key), 'the encryption key must never appear in the log');
+
+      // Rotation's last step: reseal under a new key, reading with the old one.
+      const next = randomBytes(32).toString('base64');
+      const reseal = runHerald(['reseal'], { ...env, HERALD_ENCRYPTION_KEY: next, HERALD_PREVIOUS_ENCRYPTION_KEYS: key });
+      assert.equal(await reseal.exited, 0, reseal.output());
+      assert.match(reseal.output(), /resealed under key [0-9a-f]{16}: 0 subscription signing key\(s\), 1 token signing key\(s\)/);
+      // Now the old key alone cannot open them, and says which key it lacks.
+      const stale = runHerald(['reseal'], env);
+      assert.equal(await stale.exited, 1);
+      assert.match(stale.output(), /sealed with encryption key [0-9a-f]{16}, which this process does not have/);
     } finally {
       await created.drop();
     }

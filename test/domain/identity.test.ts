@@ -1,7 +1,8 @@
 // The identity domain below HTTP: the signing key (created once, race-safe, persistent),
 // the credential cache bound, scope validation and secret formats.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { SecretBox } from '../../src/domain/sealed-secrets.js';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ManualClock } from '../../src/clock.js';
@@ -18,6 +19,7 @@ import { ALL_SCOPES } from '../../src/domain/scopes.js';
 import { testDatabases, type TestDb } from '../helpers/db.js';
 
 const log = makeLogger({ logLevel: 'silent', logFormat: 'json' });
+const secrets = new SecretBox(randomBytes(32));
 
 for (const backend of testDatabases()) {
   describe(`token signing key: ${backend.name}`, () => {
@@ -29,7 +31,7 @@ for (const backend of testDatabases()) {
 
     it('is created once when many callers race for it, and all get the same key', async () => {
       const clock = new ManualClock();
-      const keys = await Promise.all(Array.from({ length: 8 }, () => loadSigningKey({ db: t.db, clock })));
+      const keys = await Promise.all(Array.from({ length: 8 }, () => loadSigningKey({ db: t.db, clock, secrets })));
       const rows = await t.db.query<{ kid: string; public_jwk: { kty: string; crv: string } }>('select * from token_signing_keys');
       assert.equal(rows.rows.length, 1);
       assert.equal(rows.rows[0]!.kid, ACCESS_TOKEN_KEY.kid);
@@ -40,8 +42,8 @@ for (const backend of testDatabases()) {
     it('outlives the process: a token from one context verifies in a fresh one on the same database', async () => {
       const clock = new ManualClock();
       const config = loadConfig({}, { logLevel: 'silent' });
-      const ctxA: DomainContext = { db: t.db, clock, config, log };
-      const ctxB: DomainContext = { db: t.db, clock, config, log };
+      const ctxA: DomainContext = { db: t.db, clock, config, log, secrets };
+      const ctxB: DomainContext = { db: t.db, clock, config, log, secrets };
       const orgUuid = '2a0f3c50-e853-11f1-8000-000000000001';
       await t.db.query(
         `insert into organizations (uuid, object_id, name, created_at, updated_at) values ($1, '0123456789abcdef01234567', 'x', $2, $2)`,

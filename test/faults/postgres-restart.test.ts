@@ -5,6 +5,7 @@
 // database is away is a clean 503 with the spec's body; /readyz says not ready, then
 // ready; deliveries resume within 10 s of the database returning; every acknowledged
 // (202) event reaches the receiver.
+import { randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { freePort, runHerald, waitForHttp, type HeraldProcess } from '../helpers/process.js';
@@ -41,6 +42,7 @@ describe('a PostgreSQL restart under load', { skip }, () => {
     base = `http://127.0.0.1:${port}`;
     herald = runHerald(['serve'], {
       DATABASE_URL: pg.url,
+      HERALD_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
       PORT: String(port),
       HOST: '127.0.0.1',
       HERALD_ADMIN_TOKEN: ADMIN,

@@ -1,6 +1,7 @@
 // SIGTERM ends `herald serve` within HERALD_SHUTDOWN_TIMEOUT_MS (plus a short grace for
 // closing), even with deliveries to a receiver that never answers and publishers in
 // flight (issue 13 item 8), on the embedded database and on PostgreSQL.
+import { randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -27,7 +28,7 @@ if (process.env.HERALD_TEST_DATABASE_URL) {
     name: 'postgres',
     env: async () => {
       const created = await createPostgresDatabase();
-      return { env: { DATABASE_URL: created.url }, cleanup: () => created.drop() };
+      return { env: { DATABASE_URL: created.url, HERALD_ENCRYPTION_KEY: randomBytes(32).toString('base64') }, cleanup: () => created.drop() };
     },
   });
 }

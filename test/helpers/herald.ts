@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../src/clock.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { makeLogger } from '../../src/logger.js';
@@ -20,12 +21,26 @@ export interface TestHerald extends RunningHerald {
 /** Starts a real Herald (API on a random port, worker if asked) on a fresh test database. */
 export async function startTestHerald(
   backend: TestDatabase,
-  opts: { config?: Partial<Config>; clock?: Clock; roles?: Roles; random?: () => number } = {},
+  opts: {
+    config?: Partial<Config>;
+    clock?: Clock;
+    roles?: Roles;
+    random?: () => number;
+    /** Start on this database (kept when the Herald stops) instead of a fresh one. */
+    testDb?: TestDb;
+  } = {},
 ): Promise<TestHerald> {
-  const testDb = await backend.open();
+  const testDb = opts.testDb ?? (await backend.open());
   const config = loadConfig(
     {},
-    { port: 0, adminToken: TEST_ADMIN_TOKEN, allowInsecureDestinations: true, logLevel: 'silent', ...opts.config },
+    {
+      port: 0,
+      adminToken: TEST_ADMIN_TOKEN,
+      encryptionKey: randomBytes(32),
+      allowInsecureDestinations: true,
+      logLevel: 'silent',
+      ...opts.config,
+    },
   );
   const log = makeLogger({ logLevel: process.env.HERALD_TEST_LOG_LEVEL as Config['logLevel'] ?? 'silent', logFormat: 'json' });
   const herald = await startHerald({
@@ -55,7 +70,7 @@ export async function startTestHerald(
       }),
     async stop() {
       await herald.close();
-      await testDb.dispose();
+      if (!opts.testDb) await testDb.dispose();
     },
   };
 }

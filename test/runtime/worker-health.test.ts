@@ -24,7 +24,7 @@ for (const backend of testDatabases()) {
       receiver = await startReceiver();
       // The worker role alone, on the same database, with its listener on a free port.
       worker = await startHerald({
-        config: loadConfig({}, { workerHealthPort: 0, logLevel: 'silent', allowInsecureDestinations: true, pollIntervalMs: 100 }),
+        config: loadConfig({}, { encryptionKey: api.config.encryptionKey, workerHealthPort: 0, logLevel: 'silent', allowInsecureDestinations: true, pollIntervalMs: 100 }),
         roles: { api: false, worker: true },
         log,
         db: api.testDb.db,
@@ -66,7 +66,7 @@ for (const backend of testDatabases()) {
 
     it('runs no listener when the setting is off', async () => {
       const quiet = await startHerald({
-        config: loadConfig({ HERALD_WORKER_HEALTH_PORT: 'off' }, { logLevel: 'silent' }),
+        config: loadConfig({ HERALD_WORKER_HEALTH_PORT: 'off' }, { logLevel: 'silent', encryptionKey: api.config.encryptionKey }),
         roles: { api: false, worker: true },
         log,
         db: api.testDb.db,

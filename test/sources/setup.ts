@@ -1,5 +1,7 @@
 // Shared set-up of the business API tests: a running Herald, an organization and a
 // credential made through the admin API, and readers of what the outbox recorded.
+import { randomBytes } from 'node:crypto';
+import { SecretBox } from '../../src/domain/sealed-secrets.js';
 import { ManualClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import type { DomainContext } from '../../src/domain/context.js';
@@ -121,7 +123,13 @@ export async function openDomain(
   const testDb = await backend.open();
   const clock = new ManualClock(Date.UTC(2018, 0, 17, 9, 2, 27, 423));
   const config = loadConfig({}, { logLevel: 'silent' });
-  const ctx: DomainContext = { db: testDb.db, clock, config, log: makeLogger({ logLevel: 'silent', logFormat: 'json' }) };
+  const ctx: DomainContext = {
+    db: testDb.db,
+    clock,
+    config,
+    log: makeLogger({ logLevel: 'silent', logFormat: 'json' }),
+    secrets: new SecretBox(randomBytes(32)),
+  };
   const org = await createOrganization(ctx, { name: 'Huypacy AB' });
   const actor: Actor = {
     organizationUuid: org.organizationUuid,

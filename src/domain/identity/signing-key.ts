@@ -36,13 +36,13 @@ export interface SigningKey {
  * on one database signs with, and accepts tokens of, the same key, and it survives
  * restarts.
  */
-export async function loadSigningKey(ctx: Pick<DomainContext, 'db' | 'clock'>, spec: SigningKeySpec = ACCESS_TOKEN_KEY): Promise<SigningKey> {
+export async function loadSigningKey(ctx: Pick<DomainContext, 'db' | 'clock' | 'secrets'>, spec: SigningKeySpec = ACCESS_TOKEN_KEY): Promise<SigningKey> {
   let row = await findSigningKey(ctx.db, spec.kid);
   if (!row) {
     const pair = await generateKeyPair(spec.alg, { extractable: true });
     await insertSigningKeyIfAbsent(ctx.db, {
       kid: spec.kid,
-      private_jwk: (await exportJWK(pair.privateKey)) as Record<string, unknown>,
+      private_jwk: ctx.secrets.seal(JSON.stringify(await exportJWK(pair.privateKey)), 'token-signing-key'),
       public_jwk: (await exportJWK(pair.publicKey)) as Record<string, unknown>,
       created_at: ctx.clock.now(),
     });
@@ -52,7 +52,7 @@ export async function loadSigningKey(ctx: Pick<DomainContext, 'db' | 'clock'>, s
   return {
     kid: row.kid,
     alg: spec.alg,
-    privateKey: (await importJWK(row.private_jwk as JWK, spec.alg)) as CryptoKey,
+    privateKey: (await importJWK(JSON.parse(ctx.secrets.open(row.private_jwk, 'token-signing-key')) as JWK, spec.alg)) as CryptoKey,
     publicKey: (await importJWK(row.public_jwk as JWK, spec.alg)) as CryptoKey,
   };
 }

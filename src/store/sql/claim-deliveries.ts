@@ -50,7 +50,7 @@ with candidates as (
 )
 select c.id, c.attempts,
        e.organization_uuid, e.event_name, e.message_id, e.payload::text as payload, e.livemode, e.created_at,
-       s.id as subscription_id, s.uuid as subscription_uuid, s.destination, s.signing_key,
+       s.id as subscription_id, s.uuid as subscription_uuid, s.destination, s.destination_origin, s.signing_key,
        s.deleted_at is not null as subscription_deleted
 from claimed c
 join events e on e.id = c.event_id
@@ -72,6 +72,11 @@ export interface ClaimedDelivery {
   subscription_id: number;
   subscription_uuid: string;
   destination: string;
+  /**
+   * What the per-destination limit counts by: the stored column the claim's scan uses,
+   * so the worker's in-flight counts and the claim name origins by one rule.
+   */
+  destination_origin: string;
   signing_key: string;
   /** The subscription was deleted after this delivery was fanned out: cancel, don't send. */
   subscription_deleted: boolean;
@@ -105,10 +110,4 @@ export async function claimDeliveries(q: Queryable, o: ClaimOptions): Promise<Cl
     o.workerId,
   ]);
   return r.rows;
-}
-
-/** The origin (scheme://host:port) a destination's deliveries are limited by; matches the SQL above. */
-export function originOf(destination: string): string {
-  const m = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]+/.exec(destination);
-  return (m?.[0] ?? destination).toLowerCase();
 }

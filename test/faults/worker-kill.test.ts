@@ -1,6 +1,7 @@
 // Crash safety and scale-out with real processes: kill -9 in the middle of a 5,000-event
 // load loses no acknowledged event; two workers on PostgreSQL never run one delivery at
 // the same time.
+import { randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -155,6 +156,58 @@ describe('crash safety', { timeout: 240_000 }, () => {
     await p.exited;
   });
 
+  it(
+    'PostgreSQL: the deliveries of a worker killed with SIGKILL flow again from another worker long before their leases run out',
+    { skip: !process.env.HERALD_TEST_DATABASE_URL },
+    async () => {
+      const created = await createPostgresDatabase();
+      cleanups.push(() => created.drop());
+      const receiver = await startReceiver();
+      cleanups.push(() => receiver.close());
+      const port = await freePort();
+      const base = `http://127.0.0.1:${port}`;
+      // Leases of 10 minutes: only the heartbeat watch can free the killed worker's
+      // deliveries within this test's time (its safety net is 2 minutes).
+      const db = {
+        DATABASE_URL: created.url,
+        HERALD_DATA_DIR: mkdtempSync(join(tmpdir(), 'herald-heartbeat-')),
+        HERALD_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+        HERALD_LEASE_SECONDS: '600',
+        HERALD_HEARTBEAT_SECONDS: '1',
+      };
+      cleanups.push(() => rmSync(db.HERALD_DATA_DIR, { recursive: true, force: true }));
+      const api = start(['api'], { ...db, PORT: String(port) });
+      await waitForHttp(`${base}/readyz`, undefined, api);
+      const org = await subscribe(base, receiver);
+      receiver.reset();
+
+      // The first worker gets the deliveries and never hears back: the receiver holds them.
+      let holding = true;
+      const held: (() => void)[] = [];
+      receiver.respondWith(async () => {
+        if (holding) await new Promise<void>((r) => held.push(r));
+        return { status: 200 };
+      });
+      const first = start(['worker'], db);
+      const acked = await publishAll(() => base, org, 20, 4);
+      await waitUntil(() => held.length >= 8, 120_000, 'the first worker to have deliveries in flight');
+      await kill9(first);
+      // Requests of the killed worker were received but never answered: count only what
+      // arrives from now on.
+      const fromKill = receiver.requests.length;
+      holding = false;
+      for (const r of held) r();
+      const afterKill = () => new Set(receiver.requests.slice(fromKill).map((q) => q.headers['webhook-id'] as string));
+
+      const second = start(['worker'], db);
+      await waitUntil(() => afterKill().size >= 20, 120_000, 'every event delivered by the second worker');
+      for (const id of acked) assert.ok(afterKill().has(id), `${id} was not delivered after the kill`);
+      assert.match(second.output(), /released the deliveries of workers whose heartbeats stopped/);
+      for (const p of [api, second]) p.child.kill('SIGTERM');
+      await Promise.all([api.exited, second.exited]);
+    },
+  );
+
   it('PostgreSQL: kill -9 of a worker mid-load loses nothing; two workers never run one delivery at once', { skip: !process.env.HERALD_TEST_DATABASE_URL }, async () => {
     const created = await createPostgresDatabase();
     cleanups.push(() => created.drop());
@@ -177,7 +230,7 @@ describe('crash safety', { timeout: 240_000 }, () => {
     const base = `http://127.0.0.1:${port}`;
     const dataDir = mkdtempSync(join(tmpdir(), 'herald-crash-pg-'));
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    const db = { DATABASE_URL: created.url, HERALD_DATA_DIR: dataDir };
+    const db = { DATABASE_URL: created.url, HERALD_DATA_DIR: dataDir, HERALD_ENCRYPTION_KEY: randomBytes(32).toString('base64') };
     const api = start(['api'], { ...db, PORT: String(port) });
     await waitForHttp(`${base}/readyz`, undefined, api);
     const org = await subscribe(base, receiver);

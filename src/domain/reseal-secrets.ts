@@ -1,0 +1,41 @@
+import { listSigningKeysNotUnder, replaceStoredSigningKey } from '../store/subscriptions.js';
+import { listSigningKeys, replaceSigningKeySecret } from '../store/signing-keys.js';
+import type { DomainContext } from './context.js';
+
+export interface ResealReport {
+  /** Subscription signing keys moved under the current key (or sealed for the first time). */
+  subscriptionKeys: number;
+  /** Token signing keys (access tokens, API keys) moved likewise. */
+  tokenKeys: number;
+}
+
+const BATCH = 500;
+
+/**
+ * Moves every secret at rest under the current encryption key: values stored in clear
+ * (before sealing existed) are sealed, values under a previous key are resealed. Runs at
+ * start and as `herald reseal`; safe beside running processes and other reseals (each row
+ * changes only if it still holds the value read), in short batches that hold no lock for
+ * long. A value under a key this process does not have raises SecretUnavailableError
+ * before anything of that row changes, naming the key.
+ */
+export async function resealSecrets(ctx: Pick<DomainContext, 'db' | 'secrets'>): Promise<ResealReport> {
+  const { db, secrets } = ctx;
+  const report: ResealReport = { subscriptionKeys: 0, tokenKeys: 0 };
+  for (const row of await listSigningKeys(db)) {
+    if (secrets.isCurrent(row.private_jwk)) continue;
+    const next = secrets.reseal(row.private_jwk, 'token-signing-key');
+    if (await replaceSigningKeySecret(db, row.kid, row.private_jwk, next)) report.tokenKeys++;
+  }
+  let afterId = 0;
+  for (;;) {
+    const rows = await listSigningKeysNotUnder(db, secrets.currentKeyId, afterId, BATCH);
+    if (rows.length === 0) break;
+    for (const row of rows) {
+      const next = secrets.reseal(row.signing_key, 'subscription-signing-key');
+      if (await replaceStoredSigningKey(db, row.id, row.signing_key, next)) report.subscriptionKeys++;
+    }
+    afterId = rows[rows.length - 1]!.id;
+  }
+  return report;
+}

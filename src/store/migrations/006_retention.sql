@@ -1,0 +1,15 @@
+-- Retention (issue 13 item 12): old finished deliveries (with their attempts), events no
+-- delivery references any more, and old mails are removed in small batches
+-- (store/sql/retention.ts, delivery/retention.ts).
+--
+-- Deleting an event makes its foreign key look up the deliveries that reference it
+-- (on delete cascade), one lookup per deleted event: without an index each one read
+-- every delivery. 002 left this index out because events were never deleted; it is the
+-- one index retention needs (old finished rows are found by walking the primary keys
+-- from the oldest, see store/sql/retention.ts). Its cost on the write path is measured
+-- in docs/performance.md ("Retention").
+--
+-- `if not exists`: on a large PostgreSQL table an operator may build it beforehand,
+-- without blocking writes, with `create index concurrently deliveries_event on
+-- deliveries (event_id)`; this migration then finds it and does nothing.
+create index if not exists deliveries_event on deliveries (event_id);
