@@ -131,6 +131,7 @@ async function claimOnce(db: Db): Promise<number> {
         scan: 256,
         busyOrigins: [],
         busyCounts: [],
+        busyLimits: [],
         perOriginLimit: 8,
         saturatedOrigins: [],
         workerId: 'bench',

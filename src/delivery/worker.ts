@@ -10,6 +10,7 @@ import { claimDeliveries, type ClaimedDelivery } from '../store/sql/claim-delive
 import { recordSuccesses, type SuccessRecord } from '../store/sql/record-successes.js';
 import { cancelLeased, releaseLeases } from '../store/sql/leases.js';
 import { decide } from './decide.js';
+import { capacitySignal, DestinationLimits } from './destination-limits.js';
 import { startHeartbeat } from './heartbeat.js';
 import type { DeliveryMetrics } from './metrics.js';
 import { prepare } from './prepare.js';
@@ -52,6 +53,8 @@ export interface Worker {
 const SUCCESS_BATCH = 200;
 const SUCCESS_FLUSH_MS = 10;
 const CLAIM_COALESCE_MS = 5;
+// Where an origin's learned limit starts (the fixed limit before issue 12).
+const INITIAL_PER_DESTINATION = 8;
 
 /**
  * The delivery worker: claim -> prepare -> send -> decide -> record, for as many
@@ -63,6 +66,11 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
   const { db, clock, config, log, sender, metrics } = deps;
   const id = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const inflightByOrigin = new Map<string, number>();
+  // Each origin's limit, learned from its answers; it starts where the fixed limit was.
+  const limits = new DestinationLimits({
+    initial: Math.min(INITIAL_PER_DESTINATION, config.perDestinationConcurrency),
+    ceiling: config.perDestinationConcurrency,
+  });
   let inflight = 0;
   let stopping = false;
   let claiming = false;
@@ -131,6 +139,7 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
     }
     const result = await sender.send(req.url, req.body, req.headers);
     const now = clock.now();
+    limits.record(d.destination_origin, capacitySignal(result, now), startedAt.getTime(), now.getTime());
     metrics?.attemptLatency.observe(result.latencyMs / 1000);
     if (result.ok) {
       metrics?.attempts.inc({ outcome: 'delivered' });
@@ -201,18 +210,24 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
           maybeMore = true; // resume when a slot frees
           break;
         }
-        const busyOrigins = [...inflightByOrigin.keys()];
-        const busyCounts = busyOrigins.map((o) => inflightByOrigin.get(o)!);
         const now = clock.now();
+        // Origins with deliveries in flight or a learned limit: each with its count and limit.
+        const learned = limits.learned();
+        const known = [...new Set([...inflightByOrigin.keys(), ...learned.origins])];
+        const busyCounts = known.map((o) => inflightByOrigin.get(o) ?? 0);
+        const busyLimits = known.map((o) => limits.limitOf(o));
+        const saturated = known.filter((o, i) => busyCounts[i]! >= busyLimits[i]!);
         const rows = await claimDeliveries(db, {
           now,
           leaseUntil: new Date(now.getTime() + config.leaseSeconds * 1000),
           limit: free,
           scan: Math.max(free * 4, 64),
-          busyOrigins,
+          busyOrigins: known,
           busyCounts,
-          perOriginLimit: config.perDestinationConcurrency,
-          saturatedOrigins: busyOrigins.filter((o) => inflightByOrigin.get(o)! >= config.perDestinationConcurrency),
+          busyLimits,
+          perOriginLimit: limits.limitOf(''),
+          // At their limit, or paused by a Retry-After: not even scanned.
+          saturatedOrigins: [...saturated, ...limits.paused(now.getTime())],
           workerId: id,
         });
         for (const d of rows) start(d);

@@ -463,6 +463,54 @@ for (const backend of testDatabases()) {
       });
     });
 
+    describe('learned per-destination limits', () => {
+      let env: Env;
+      before(async () => {
+        // A timeout longer than the held answers below take.
+        env = await setup(backend, { workerConcurrency: 64, perDestinationConcurrency: 32, deliveryTimeoutMs: 30_000, leaseSeconds: 60 });
+      });
+      after(() => env.stop());
+
+      it('a destination answering 2xx fast gets more than 8 requests at once, never more than the ceiling', async () => {
+        await env.subscribe('grow', ['PaymentCreated']);
+        let open = 0;
+        let most = 0;
+        // The first answers wait until all 300 are published: a backlog, as a busy producer makes.
+        let publishedAll!: () => void;
+        const backlog = new Promise<void>((r) => (publishedAll = r));
+        env.receiver.reset();
+        env.receiver.respondWith(async () => {
+          most = Math.max(most, ++open);
+          await backlog;
+          await new Promise((r) => setTimeout(r, 25));
+          open--;
+          return { status: 200 };
+        });
+        for (let i = 0; i < 300; i++) assert.equal((await env.publish('PaymentCreated', { n: i })).status, 202);
+        publishedAll();
+        await env.settle();
+        assert.equal(events(env.receiver).length, 300);
+        assert.ok(most > 8, `at most ${most} requests were in flight at once (the old fixed limit was 8)`);
+        assert.ok(most <= 32, `${most} requests in flight: past the ceiling`);
+      });
+
+      it('a 503 with Retry-After pauses the whole destination, not only its message', async () => {
+        await env.subscribe('pause', ['InvoiceCreated']);
+        env.receiver.reset();
+        env.receiver.respondWith(() => ({ status: 503, headers: { 'retry-after': '120' } }));
+        assert.equal((await env.publish('InvoiceCreated', { n: 0 })).status, 202);
+        await env.settle();
+        assert.equal(events(env.receiver).length, 1);
+        env.receiver.respondWith(200);
+        for (let i = 1; i <= 5; i++) assert.equal((await env.publish('InvoiceCreated', { n: i })).status, 202);
+        await env.advance(60); // new messages are due at once; the destination is paused for 120 s
+        assert.equal(events(env.receiver).length, 1, 'nothing was sent to the paused destination');
+        await env.advance(61);
+        const payloads = events(env.receiver).map((r) => JSON.parse((r.json as { payload: string }).payload) as { n: number });
+        assert.deepEqual(new Set(payloads.slice(1).map((p) => p.n)), new Set([0, 1, 2, 3, 4, 5]));
+      });
+    });
+
     describe('isolation and identity events', () => {
       let env: Env;
       before(async () => {

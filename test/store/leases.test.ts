@@ -60,6 +60,7 @@ for (const backend of testDatabases()) {
         scan: 100,
         busyOrigins: [],
         busyCounts: [],
+        busyLimits: [],
         perOriginLimit: 10,
         saturatedOrigins: [],
         workerId,

@@ -9,8 +9,9 @@ import type { Queryable } from '../db.js';
  *   the worker. If the worker dies, the row is due again when the lease runs out
  *   (at-least-once); recording checks leased_by, so a late result cannot clobber a
  *   newer claim.
- * - Fairness: origins this worker already has at its per-destination limit are skipped
- *   in the scan ($5), and at most $7 - in-flight rows per origin are taken ($5/$6), so a
+ * - Fairness: origins this worker already has at their limit are skipped in the scan
+ *   ($8), and at most limit - in-flight rows per origin are taken ($5/$6/$10: each
+ *   origin's learned limit, delivery/destination-limits.ts; $7 for the others), so a
  *   slow destination with a long backlog cannot take every slot.
  * - attempts is incremented at claim: an attempt cut short by a crash still counts.
  * - A row of a deleted subscription (fanned out while it was being deleted) comes back
@@ -37,11 +38,11 @@ with candidates as (
 ), ranked as (
   select c.id, c.next_attempt_at,
          row_number() over (partition by c.origin order by c.next_attempt_at, c.id) as rn,
-         coalesce(busy.n, 0) as busy
+         coalesce(busy.n, 0) as busy, coalesce(busy.lim, $7) as lim
   from candidates c
-  left join unnest($5::text[], $6::int[]) as busy(origin, n) on busy.origin = c.origin
+  left join unnest($5::text[], $6::int[], $10::int[]) as busy(origin, n, lim) on busy.origin = c.origin
 ), chosen as (
-  select id from ranked where rn + busy <= $7 order by next_attempt_at, id limit $3
+  select id from ranked where rn + busy <= lim order by next_attempt_at, id limit $3
 ), claimed as (
   update deliveries d
      set next_attempt_at = $2, leased_by = $9, attempts = d.attempts + 1
@@ -88,9 +89,11 @@ export interface ClaimOptions {
   limit: number;
   /** How many due rows to look at to fill `limit` slots fairly. */
   scan: number;
-  /** Origins with deliveries in flight in this worker, and how many. */
+  /** Origins with deliveries in flight in this worker or a learned limit: how many, and the limit. */
   busyOrigins: string[];
   busyCounts: number[];
+  busyLimits: number[];
+  /** The limit of every other origin. */
   perOriginLimit: number;
   /** Origins at their limit: skipped entirely. */
   saturatedOrigins: string[];
@@ -108,6 +111,7 @@ export async function claimDeliveries(q: Queryable, o: ClaimOptions): Promise<Cl
     o.perOriginLimit,
     o.saturatedOrigins,
     o.workerId,
+    o.busyLimits,
   ]);
   return r.rows;
 }
