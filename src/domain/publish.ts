@@ -25,16 +25,8 @@ export async function publishEvent(
   organizationUuid: string,
   input: PublishInput,
 ): Promise<{ messageId: string; duplicate: boolean; deliveries: number }> {
-  const type = eventType(input.eventName);
-  if (!type) {
-    throw badRequest('UNKNOWN_EVENT', `unknown event ${input.eventName}; GET /events lists them`, [
-      { propertyName: 'eventName', developerMessage: 'is not an event of the catalog' },
-    ]);
-  }
-  const violations = validatePayload(input.eventName, input.payload);
-  if (violations.length > 0) {
-    throw badRequest('INVALID_PAYLOAD', `the payload does not match the ${input.eventName} schema`, violations);
-  }
+  const problem = checkEvent(validatePayload, input);
+  if (problem) throw badRequest(problem.errorType, problem.message, problem.violations);
   await getOrganization(ctx.db, organizationUuid);
   const r = await ctx.db.transaction((tx) =>
     recordEvent(tx, ctx.clock, {
@@ -46,4 +38,62 @@ export async function publishEvent(
     }),
   );
   return { messageId: r.messageId, duplicate: !r.accepted, deliveries: r.deliveries };
+}
+
+/** What is wrong with an event to publish, if anything: an unknown name, or a payload its schema refuses. */
+function checkEvent(
+  validatePayload: PayloadValidator,
+  input: PublishInput,
+  prefix = '',
+): { errorType: 'UNKNOWN_EVENT' | 'INVALID_PAYLOAD'; message: string; violations: Violation[] } | undefined {
+  if (!eventType(input.eventName)) {
+    return {
+      errorType: 'UNKNOWN_EVENT',
+      message: `unknown event ${input.eventName}; GET /events lists them`,
+      violations: [{ propertyName: `${prefix}eventName`, developerMessage: 'is not an event of the catalog' }],
+    };
+  }
+  const violations = validatePayload(input.eventName, input.payload);
+  if (violations.length === 0) return undefined;
+  return {
+    errorType: 'INVALID_PAYLOAD',
+    message: `the payload does not match the ${input.eventName} schema`,
+    violations: violations.map((v) => ({ ...v, propertyName: `${prefix}${v.propertyName}` })),
+  };
+}
+
+/** Events one batch publish may carry. */
+export const MAX_BATCH_EVENTS = 500;
+
+/**
+ * Publishes several events at once, all or none: every event is checked first (400 naming
+ * the first bad one as `events[i]....`, nothing stored), then all are recorded in one
+ * transaction, so one request and one commit carry them all. Idempotency per event is
+ * the single publish's: an event whose messageId was already published is a duplicate.
+ */
+export async function publishEvents(
+  ctx: DomainContext,
+  validatePayload: PayloadValidator,
+  organizationUuid: string,
+  inputs: PublishInput[],
+): Promise<{ messageId: string; duplicate: boolean; deliveries: number }[]> {
+  for (const [i, input] of inputs.entries()) {
+    const problem = checkEvent(validatePayload, input, `events[${i}].`);
+    if (problem) throw badRequest(problem.errorType, `events[${i}]: ${problem.message}`, problem.violations);
+  }
+  await getOrganization(ctx.db, organizationUuid);
+  return ctx.db.transaction(async (tx) => {
+    const out: { messageId: string; duplicate: boolean; deliveries: number }[] = [];
+    for (const input of inputs) {
+      const r = await recordEvent(tx, ctx.clock, {
+        organizationUuid,
+        eventName: input.eventName,
+        payload: input.payload,
+        livemode: input.livemode ?? true,
+        messageId: input.messageId,
+      });
+      out.push({ messageId: r.messageId, duplicate: !r.accepted, deliveries: r.deliveries });
+    }
+    return out;
+  });
 }

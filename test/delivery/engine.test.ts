@@ -189,6 +189,44 @@ for (const backend of testDatabases()) {
         assert.equal(body.messageId, messageId);
       });
 
+      it('a batch publish commits its events together, in order, duplicates flagged; one bad event stores none', async () => {
+        await env.subscribe('batch', ['PaymentCreated']);
+        const mine = () => events(env.receiver).filter((r) => tagOf(r) === 'batch');
+        env.receiver.reset();
+        const batch = (events: unknown[]) =>
+          env.h.admin(`/admin/organizations/${env.cred.organizationUuid}/events/batch`, { method: 'POST', body: JSON.stringify({ events }) });
+        const known = uuidv1();
+        const single = (await (await env.publish('PaymentCreated', { amount: 10 }, known)).json()) as { messageId: string };
+        await env.settle();
+        env.receiver.reset();
+
+        const { organizationUuid: _drop, ...withoutOrg } = PUSHER_EXAMPLES.ProductCreated!.payload;
+        const refused = await batch([
+          { eventName: 'PaymentCreated', payload: { amount: 1 } },
+          { eventName: 'ProductCreated', payload: { ...withoutOrg, vatPercentage: 'high' } },
+        ]);
+        assert.equal(refused.status, 400);
+        const why = (await refused.json()) as { errorType: string; violations: { propertyName: string }[] };
+        assert.equal(why.errorType, 'INVALID_PAYLOAD');
+        assert.ok(why.violations.every((v) => v.propertyName.startsWith('events[1].payload')), JSON.stringify(why.violations));
+        await env.settle();
+        assert.equal(mine().length, 0, 'nothing of a refused batch is stored');
+
+        const res = await batch([
+          { eventName: 'PaymentCreated', payload: { amount: 1 }, messageId: 'batch-a' },
+          { eventName: 'PaymentCreated', payload: { amount: 2 }, messageId: known },
+          { eventName: 'PaymentCreated', payload: { amount: 3 } },
+        ]);
+        assert.equal(res.status, 202);
+        const { messages } = (await res.json()) as { messages: { messageId: string; duplicate: boolean }[] };
+        assert.deepEqual(messages.map((m) => m.duplicate), [false, true, false]);
+        assert.equal(messages[1]!.messageId, single.messageId);
+        await env.settle();
+        const amounts = mine().map((r) => JSON.parse((r.json as { payload: string }).payload).amount as number);
+        assert.deepEqual(amounts.sort(), [1, 3]);
+        assert.equal((await batch([])).status, 400, 'an empty batch');
+      });
+
       it("400 for a payload that breaks the catalog's schema, naming the field", async () => {
         const { organizationUuid: _drop, ...withoutOrg } = PUSHER_EXAMPLES.ProductCreated!.payload;
         const res = await env.publish('ProductCreated', { ...withoutOrg, vatPercentage: 'high' });

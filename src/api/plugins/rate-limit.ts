@@ -42,11 +42,11 @@ const UNLIMITED = /^\/(?:healthz|readyz|metrics|openapi\.json|docs)(?:\/|$)/;
 const TOKEN = /^\/token\/?$/;
 const ADMIN = /^\/admin(?:\/|$)/;
 /**
- * The publish endpoint is how producers without a business API in Herald send their
+ * The publish endpoints are how producers without a business API in Herald send their
  * events: a producer's volume, not an operator's. It counts per credential (the admin
  * token's hash), under the per-credential limit, not under the admin API's per-IP one.
  */
-const PUBLISH = '/admin/organizations/:organizationUuid/events';
+const PUBLISH = new Set(['/admin/organizations/:organizationUuid/events', '/admin/organizations/:organizationUuid/events/batch']);
 
 type Policy = 'unlimited' | 'credential' | 'token' | 'admin';
 
@@ -55,7 +55,7 @@ function policyOf(req: FastifyRequest): Policy {
   const path = req.routeOptions.url ?? req.url.split('?')[0]!;
   if (UNLIMITED.test(path)) return 'unlimited';
   if (TOKEN.test(path)) return 'token';
-  if (path === PUBLISH) return 'credential';
+  if (PUBLISH.has(path)) return 'credential';
   if (ADMIN.test(path)) return 'admin';
   return 'credential';
 }

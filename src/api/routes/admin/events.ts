@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { DomainContext } from '../../../domain/context.js';
-import { publishEvent, type PayloadValidator, type PublishInput } from '../../../domain/publish.js';
+import { MAX_BATCH_EVENTS, publishEvent, publishEvents, type PayloadValidator, type PublishInput } from '../../../domain/publish.js';
 import { listMails } from '../../../store/mails.js';
 import { errors } from '../../schemas.js';
 
@@ -35,6 +35,43 @@ export default async function adminEventRoutes(app: FastifyInstance, opts: { ctx
     async (req, reply) => {
       const { organizationUuid } = req.params as { organizationUuid: string };
       return reply.status(202).send(await publishEvent(ctx, validatePayload, organizationUuid, req.body as PublishInput));
+    },
+  );
+
+  const PublishedSchema = Type.Object({ messageId: Type.String(), duplicate: Type.Boolean(), deliveries: Type.Integer() });
+  app.post(
+    '/admin/organizations/:organizationUuid/events/batch',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: `Publish up to ${MAX_BATCH_EVENTS} events at once, all or none.`,
+        description:
+          'Each event as in the single publish. Every event is checked first: one unknown event or bad payload gets 400 naming it ' +
+          '(`events[i]...`) and nothing is stored. Then all are committed together and the answer, 202, lists each event\'s ' +
+          'messageId in order; an event whose messageId was already published is a duplicate, as in the single publish.',
+        security: [{ admin: [] }],
+        params: Type.Object({ organizationUuid: Type.String({ format: 'uuid' }) }),
+        body: Type.Object({
+          events: Type.Array(
+            Type.Object({
+              eventName: Type.String({ examples: ['PaymentCreated'] }),
+              payload: Type.Unknown({ description: 'The event payload (a JSON object).' }),
+              messageId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+              livemode: Type.Optional(Type.Boolean({ default: true })),
+            }),
+            { minItems: 1, maxItems: MAX_BATCH_EVENTS },
+          ),
+        }),
+        response: {
+          202: Type.Object({ messages: Type.Array(PublishedSchema) }),
+          ...errors(400, 401, 404),
+        },
+      },
+    },
+    async (req, reply) => {
+      const { organizationUuid } = req.params as { organizationUuid: string };
+      const { events } = req.body as { events: PublishInput[] };
+      return reply.status(202).send({ messages: await publishEvents(ctx, validatePayload, organizationUuid, events) });
     },
   );
 
