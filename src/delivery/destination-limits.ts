@@ -141,9 +141,11 @@ export class DestinationLimits {
     o.lastDecreaseAt = now;
   }
 
-  /** Each origin's limit and state, for metrics. */
+  /** Each origin's limit and state, for metrics: those that left their starting point. */
   snapshot(now: number): { origin: string; limit: number; state: DestinationState }[] {
-    return [...this.origins].map(([origin, o]) => ({
+    const initial = Math.min(this.policy.initial, this.policy.ceiling);
+    const moved = [...this.origins].filter(([, o]) => o.limit !== initial || !o.slowStart || o.pausedUntil > now);
+    return moved.map(([origin, o]) => ({
       origin,
       limit: o.limit,
       state: o.pausedUntil > now ? 'paused' : o.slowStart ? 'growing' : o.lastDecreaseAt > -Infinity && o.limit < this.policy.ceiling ? 'backing-off' : 'steady',

@@ -7,11 +7,31 @@ export interface DeliveryMetrics {
   attempts: Counter<'outcome'>;
   attemptLatency: Histogram;
   recovered: Counter;
+  /** Reports the worker's learned per-destination limits when scraped. */
+  watchDestinations(source: () => { origin: string; limit: number; state: string }[]): void;
 }
+
+/** Destinations reported in herald_destination_concurrency_limit at most (bounded label set). */
+const MAX_REPORTED_DESTINATIONS = 1000;
 
 /** Counters and the latency histogram of the attempts this process makes. */
 export function makeDeliveryMetrics(registry: Registry): DeliveryMetrics {
+  let destinations: (() => { origin: string; limit: number; state: string }[]) | undefined;
+  new Gauge({
+    name: 'herald_destination_concurrency_limit',
+    help:
+      'Requests this worker may have in flight to a destination origin (learned: growing, steady, backing-off, paused by a Retry-After). Origins still at their starting limit are left out.',
+    labelNames: ['origin', 'state'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const d of (destinations?.() ?? []).slice(0, MAX_REPORTED_DESTINATIONS)) this.set({ origin: d.origin, state: d.state }, d.limit);
+    },
+  });
   return {
+    watchDestinations(source) {
+      destinations = source;
+    },
     attempts: new Counter({
       name: 'herald_delivery_attempts_total',
       help: 'Delivery attempts by outcome: delivered, retry (failed, will retry), exhausted, gone (410).',

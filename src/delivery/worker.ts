@@ -71,6 +71,7 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
     initial: Math.min(INITIAL_PER_DESTINATION, config.perDestinationConcurrency),
     ceiling: config.perDestinationConcurrency,
   });
+  metrics?.watchDestinations(() => limits.snapshot(clock.now().getTime()));
   let inflight = 0;
   let stopping = false;
   let claiming = false;

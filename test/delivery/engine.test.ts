@@ -543,6 +543,9 @@ for (const backend of testDatabases()) {
         for (let i = 1; i <= 5; i++) assert.equal((await env.publish('InvoiceCreated', { n: i })).status, 202);
         await env.advance(60); // new messages are due at once; the destination is paused for 120 s
         assert.equal(events(env.receiver).length, 1, 'nothing was sent to the paused destination');
+        const origin = new URL(env.receiver.url).origin;
+        const scrape = await (await env.h.request('/metrics')).text();
+        assert.match(scrape, new RegExp(`herald_destination_concurrency_limit\\{origin="${origin}",state="paused"\\} \\d+`));
         await env.advance(61);
         const payloads = events(env.receiver).map((r) => JSON.parse((r.json as { payload: string }).payload) as { n: number });
         assert.deepEqual(new Set(payloads.slice(1).map((p) => p.n)), new Set([0, 1, 2, 3, 4, 5]));
