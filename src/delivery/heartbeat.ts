@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { Db } from '../store/db.js';
-import { beat, releaseDeadWorkers } from '../store/sql/heartbeats.js';
+import { beat, forgetWorker, releaseDeadWorkers } from '../store/sql/heartbeats.js';
 
 /**
  * The worker's heartbeat on PostgreSQL, and the watch over the others'.
@@ -9,8 +9,9 @@ import { beat, releaseDeadWorkers } from '../store/sql/heartbeats.js';
  * Every `intervalSeconds` the worker moves its row's beat_at (database clock), then
  * releases the deliveries of workers silent for three intervals: a worker killed with
  * SIGKILL has its leased deliveries flowing again within about 4 intervals (8 s by
- * default) instead of at lease expiry (60 s). A stopped worker stops beating and is
- * removed the same way; its leases, if the shutdown bound cut any, come free with it.
+ * default) instead of at lease expiry (60 s). A worker that stops cleanly removes its
+ * row; one cut short by the shutdown bound stops beating and is removed like a dead one,
+ * its leases with it.
  *
  * Never two workers on one delivery at once: a worker taken for dead while alive (a long
  * pause, a network cut) may still finish a send, but recording checks leased_by, so its
@@ -23,7 +24,8 @@ import { beat, releaseDeadWorkers } from '../store/sql/heartbeats.js';
  */
 
 export interface Heartbeat {
-  stop(): Promise<void>;
+  /** Stops beating. `clean`: the worker holds no lease any more, so its row goes too. */
+  stop(opts?: { clean?: boolean }): Promise<void>;
 }
 
 export const DEAD_AFTER_BEATS = 3;
@@ -73,9 +75,11 @@ export async function startHeartbeat(deps: {
   }, intervalSeconds * 1000);
   timer.unref();
   return {
-    async stop() {
+    async stop(opts = {}) {
       clearInterval(timer);
       await running;
+      // Else the others would take it for dead 3 beats later and log it (every deploy).
+      if (opts.clean) await forgetWorker(db, workerId).catch((err: unknown) => log.warn({ err }, 'could not remove the heartbeat row'));
     },
   };
 }

@@ -295,7 +295,7 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
       await flushSuccesses();
       await flushing;
       // Last: until its deliveries are recorded, the others must not take it for dead.
-      await heartbeat?.stop();
+      await heartbeat?.stop({ clean: inflight === 0 && pendingSuccesses.length === 0 });
       log.info({ workerId: id }, 'delivery worker stopped');
     },
   };

@@ -14,6 +14,11 @@ export async function beat(q: Queryable, workerId: string): Promise<boolean> {
   return false;
 }
 
+/** A worker that stopped cleanly (nothing leased any more) leaves: nobody has to take it for dead. */
+export async function forgetWorker(q: Queryable, workerId: string): Promise<void> {
+  await q.query('delete from worker_heartbeats where worker_id = $1', [workerId]);
+}
+
 /**
  * Removes the workers whose last beat is older than deadAfterSeconds (database clock) and
  * releases the deliveries they had leased, due at `now`. One statement per step, the
