@@ -49,8 +49,17 @@ const oneOf =
 
 const text: Parser<string> = (raw) => raw;
 
+/** A value, or the word `off` (any case), which stands for `off`. */
+const orOff =
+  <T, O>(parse: Parser<T>, off: O): Parser<T | O> =>
+  (raw) =>
+    raw.trim().toLowerCase() === 'off' ? off : parse(raw);
+
 /** A TCP port, or `off` (null). */
-const portOrOff: Parser<number | null> = (raw) => (raw.trim().toLowerCase() === 'off' ? null : integer(0, 65535)(raw));
+const portOrOff = orOff(integer(0, 65535), null);
+
+/** A requests-a-minute limit; `0` or `off` turns it off (0). */
+const rateLimit = orOff(integer(0, 10_000_000), 0);
 
 const optionalText: Parser<string | undefined> = (raw) => (raw === '' ? undefined : raw);
 
@@ -247,28 +256,28 @@ const SETTINGS = {
   rateLimitCredentialPerMinute: {
     env: 'HERALD_RATE_LIMIT_CREDENTIAL_PER_MINUTE',
     default: 60_000,
-    parse: (raw: string) => (raw.trim().toLowerCase() === 'off' ? 0 : integer(0, 10_000_000)(raw)),
+    parse: rateLimit,
     description:
       'Requests a minute one credential (API key or access token, as Bearer or x-api-key) may send to the organization and business APIs and to the publish endpoint (POST /admin/organizations/{uuid}/events, by the admin token); requests without one count per client IP. 1,000 a second by default: a producer publishing at full speed stays under it, a runaway loop is cut. Past it: 429 TOO_MANY_REQUESTS with Retry-After. Counted per API process. 0 or off: no limit.',
   },
   rateLimitTokenPerMinute: {
     env: 'HERALD_RATE_LIMIT_TOKEN_PER_MINUTE',
     default: 120,
-    parse: (raw: string) => (raw.trim().toLowerCase() === 'off' ? 0 : integer(0, 10_000_000)(raw)),
+    parse: rateLimit,
     description:
       'POST /token requests a minute per client IP, and per API key exchanged (the jwt-bearer assertion). Counted per API process. 0 or off: no limit.',
   },
   rateLimitRefusedPerMinute: {
     env: 'HERALD_RATE_LIMIT_REFUSED_PER_MINUTE',
     default: 0,
-    parse: (raw: string) => (raw.trim().toLowerCase() === 'off' ? 0 : integer(0, 10_000_000)(raw)),
+    parse: rateLimit,
     description:
       'Refused credentials (401) a minute per client IP on the organization and business APIs; past it, that IP gets 429 for every request, valid credentials included, until its minute ends. Bounds a client that presents a new made-up credential each time (each gets a fresh per-credential count). Counted per API process. 0 or off (the default): no limit.',
   },
   rateLimitAdminPerMinute: {
     env: 'HERALD_RATE_LIMIT_ADMIN_PER_MINUTE',
     default: 600,
-    parse: (raw: string) => (raw.trim().toLowerCase() === 'off' ? 0 : integer(0, 10_000_000)(raw)),
+    parse: rateLimit,
     description:
       'Admin API (/admin/...) requests a minute per client IP, but for the publish endpoint (counted per credential). Counted per API process. 0 or off: no limit.',
   },
@@ -300,7 +309,7 @@ const SETTINGS = {
   retentionIntervalSeconds: {
     env: 'HERALD_RETENTION_INTERVAL_SECONDS',
     default: 600,
-    parse: (raw: string): number | null => (raw.trim().toLowerCase() === 'off' ? null : integer(10, 86_400)(raw)),
+    parse: orOff(integer(10, 86_400), null),
     description:
       'How often a worker process sweeps for rows older than HERALD_RETENTION_DAYS (the first sweep comes a minute after start, or sooner). `off`: this process does not sweep (another worker does). Several workers on one PostgreSQL take turns.',
   },

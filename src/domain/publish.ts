@@ -1,5 +1,6 @@
 import { badRequest, type Violation } from '../errors.js';
 import { eventType } from './catalog.js';
+import type { Tx } from '../store/db.js';
 import type { DomainContext } from './context.js';
 import { getOrganization } from './organizations.js';
 import { recordEvent } from './outbox.js';
@@ -24,19 +25,29 @@ export async function publishEvent(
   validatePayload: PayloadValidator,
   organizationUuid: string,
   input: PublishInput,
-): Promise<{ messageId: string; duplicate: boolean; deliveries: number }> {
+): Promise<Published> {
   const problem = checkEvent(validatePayload, input);
   if (problem) throw badRequest(problem.errorType, problem.message, problem.violations);
   await getOrganization(ctx.db, organizationUuid);
-  const r = await ctx.db.transaction((tx) =>
-    recordEvent(tx, ctx.clock, {
-      organizationUuid,
-      eventName: input.eventName,
-      payload: input.payload,
-      livemode: input.livemode ?? true,
-      messageId: input.messageId,
-    }),
-  );
+  return ctx.db.transaction((tx) => record(tx, ctx, organizationUuid, input));
+}
+
+/** What a publish answers for one event. */
+export interface Published {
+  messageId: string;
+  duplicate: boolean;
+  deliveries: number;
+}
+
+/** Records one checked event in the caller's transaction. */
+async function record(tx: Tx, ctx: DomainContext, organizationUuid: string, input: PublishInput): Promise<Published> {
+  const r = await recordEvent(tx, ctx.clock, {
+    organizationUuid,
+    eventName: input.eventName,
+    payload: input.payload,
+    livemode: input.livemode ?? true,
+    messageId: input.messageId,
+  });
   return { messageId: r.messageId, duplicate: !r.accepted, deliveries: r.deliveries };
 }
 
@@ -76,7 +87,7 @@ export async function publishEvents(
   validatePayload: PayloadValidator,
   organizationUuid: string,
   inputs: PublishInput[],
-): Promise<{ messageId: string; duplicate: boolean; deliveries: number }[]> {
+): Promise<Published[]> {
   for (const [i, input] of inputs.entries()) {
     const problem = checkEvent(validatePayload, input, `events[${i}].`);
     if (problem) throw badRequest(problem.errorType, `events[${i}]: ${problem.message}`, problem.violations);
@@ -87,18 +98,8 @@ export async function publishEvents(
   // and so cannot deadlock each other on PostgreSQL.
   const order = inputs.map((_, i) => i).sort((a, b) => byProducerId(inputs[a]!, inputs[b]!));
   return ctx.db.transaction(async (tx) => {
-    const out: { messageId: string; duplicate: boolean; deliveries: number }[] = new Array(inputs.length);
-    for (const i of order) {
-      const input = inputs[i]!;
-      const r = await recordEvent(tx, ctx.clock, {
-        organizationUuid,
-        eventName: input.eventName,
-        payload: input.payload,
-        livemode: input.livemode ?? true,
-        messageId: input.messageId,
-      });
-      out[i] = { messageId: r.messageId, duplicate: !r.accepted, deliveries: r.deliveries };
-    }
+    const out: Published[] = new Array(inputs.length);
+    for (const i of order) out[i] = await record(tx, ctx, organizationUuid, inputs[i]!);
     return out;
   });
 }

@@ -1,15 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import type { Config } from '../config.js';
+import { dataDirSecretPath, readDataDirSecret, writeDataDirSecret } from './data-dir-secret.js';
 
-export const adminTokenPath = (dataDir: string) => resolve(join(dataDir, 'admin-token'));
+const FILE = 'admin-token';
+
+export const adminTokenPath = (dataDir: string) => dataDirSecretPath(dataDir, FILE);
 
 /** Reads the token kept in the data dir, if one was generated there. */
-export function readStoredAdminToken(dataDir: string): string | undefined {
-  const path = adminTokenPath(dataDir);
-  return existsSync(path) ? readFileSync(path, 'utf8').trim() || undefined : undefined;
-}
+export const readStoredAdminToken = (dataDir: string): string | undefined => readDataDirSecret(dataDir, FILE) || undefined;
 
 /**
  * The admin token in force: HERALD_ADMIN_TOKEN when set; on the embedded database,
@@ -21,11 +19,9 @@ export function resolveAdminToken(
 ): { token: string | undefined; generatedAt?: string; path?: string } {
   if (config.adminToken) return { token: config.adminToken };
   if (config.databaseUrl) return { token: undefined };
-  const path = adminTokenPath(config.dataDir);
   const stored = readStoredAdminToken(config.dataDir);
-  if (stored) return { token: stored, path };
-  mkdirSync(config.dataDir, { recursive: true });
+  if (stored) return { token: stored, path: adminTokenPath(config.dataDir) };
   const token = `hat_${randomBytes(32).toString('base64url')}`;
-  writeFileSync(path, `${token}\n`, { mode: 0o600, flag: 'wx' });
+  const path = writeDataDirSecret(config.dataDir, FILE, token);
   return { token, generatedAt: path, path };
 }

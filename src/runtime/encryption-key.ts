@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { ConfigError, parseEncryptionKey, type Config } from '../config.js';
 import { SecretBox } from '../domain/sealed-secrets.js';
+import { dataDirSecretPath, readDataDirSecret, writeDataDirSecret } from './data-dir-secret.js';
 
-export const encryptionKeyPath = (dataDir: string) => resolve(join(dataDir, 'encryption-key'));
+const FILE = 'encryption-key';
+
+export const encryptionKeyPath = (dataDir: string) => dataDirSecretPath(dataDir, FILE);
 
 /**
  * The key to secrets at rest, as the admin token is resolved:
@@ -34,19 +35,17 @@ export function resolveSecretBox(
   }
   const stored = readStoredKey(config.dataDir);
   if (stored) return { box: new SecretBox(stored, previous) };
-  mkdirSync(config.dataDir, { recursive: true });
   const key = randomBytes(32);
-  const path = encryptionKeyPath(config.dataDir);
-  writeFileSync(path, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+  const path = writeDataDirSecret(config.dataDir, FILE, key.toString('base64'));
   return { box: new SecretBox(key, previous), generatedAt: path };
 }
 
 function readStoredKey(dataDir: string): Buffer | undefined {
-  const path = encryptionKeyPath(dataDir);
-  if (!existsSync(path)) return undefined;
+  const stored = readDataDirSecret(dataDir, FILE);
+  if (stored === undefined) return undefined;
   try {
-    return parseEncryptionKey(readFileSync(path, 'utf8'));
+    return parseEncryptionKey(stored);
   } catch (err) {
-    throw new ConfigError([`${path}: ${(err as Error).message}`]);
+    throw new ConfigError([`${encryptionKeyPath(dataDir)}: ${(err as Error).message}`]);
   }
 }

@@ -10,20 +10,10 @@ import { testDatabases } from '../helpers/db.js';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { createCredential, type TestCredential } from '../helpers/identity.js';
 import { startReceiver, type TestReceiver } from '../helpers/receiver.js';
+import { storeDigest } from '../helpers/store-contents.js';
 
 const NUL = 'a\u0000b';
 const LONE = 'a\ud800b';
-
-/** Every table's contents, hashed: equal before and after means nothing changed. */
-async function storeDigest(h: TestHerald): Promise<Record<string, string>> {
-  const tables = await h.db.query<{ tablename: string }>("select tablename from pg_tables where schemaname = 'public' order by tablename");
-  const out: Record<string, string> = {};
-  for (const { tablename } of tables.rows) {
-    const r = await h.db.query<{ v: string }>(`select coalesce(md5(string_agg(t::text, '|' order by t::text)), '') as v from ${tablename} t`);
-    out[tablename] = r.rows[0]!.v;
-  }
-  return out;
-}
 
 for (const backend of testDatabases()) {
   describe(`input rules on every route: ${backend.name}`, () => {
@@ -50,7 +40,7 @@ for (const backend of testDatabases()) {
 
     /** Sends a request that must be a 4xx with the spec's body, and checks nothing changed. */
     async function refused(method: string, path: string, body: string | undefined, opts: { admin?: boolean; status?: number } = {}) {
-      const before = await storeDigest(h);
+      const before = await storeDigest(h.db);
       const headers: Record<string, string> = { authorization: opts.admin ? 'Bearer test-admin-token-0123456789abcdef' : cred.auth };
       if (body !== undefined) headers['content-type'] = 'application/json';
       const res = await h.request(path, { method, headers, body });
@@ -62,7 +52,7 @@ for (const backend of testDatabases()) {
       assert.equal(typeof json.errorType, 'string');
       assert.ok(Array.isArray(json.violations));
       assert.ok(text.length < 8192, `a bounded answer: ${text.length} bytes`);
-      assert.deepEqual(await storeDigest(h), before, `${method} ${path} changed nothing`);
+      assert.deepEqual(await storeDigest(h.db), before, `${method} ${path} changed nothing`);
       return json;
     }
 
@@ -131,7 +121,7 @@ for (const backend of testDatabases()) {
 
     it('a credential without the route\'s scope is refused (403) before its body is read', async () => {
       const reader = await createCredential(h, ['READ:PRODUCT'], { organizationUuid: cred.organizationUuid });
-      const before = await storeDigest(h);
+      const before = await storeDigest(h.db);
       // Not even valid JSON: the scope check answers first.
       const res = await h.request('/organizations/self/purchases', {
         method: 'POST',
@@ -147,7 +137,7 @@ for (const backend of testDatabases()) {
         body: 'not json',
       });
       assert.equal(other.status, 403);
-      assert.deepEqual(await storeDigest(h), before);
+      assert.deepEqual(await storeDigest(h.db), before);
     });
 
     it('an answer names at most 10 violations, however many there are', async () => {

@@ -34,6 +34,7 @@ import { testDatabases } from '../helpers/db.js';
 import { startTestHerald, TEST_ADMIN_TOKEN, type TestHerald } from '../helpers/herald.js';
 import { createCredential, type TestCredential } from '../helpers/identity.js';
 import { startReceiver, type TestReceiver } from '../helpers/receiver.js';
+import { storeTables } from '../helpers/store-contents.js';
 
 const RUNS = Number(process.env.HERALD_PROPERTY_RUNS ?? 400);
 const SEED = Number(process.env.HERALD_PROPERTY_SEED ?? 1302);
@@ -586,8 +587,7 @@ for (const backend of testDatabases()) {
       await call('POST', '/organizations/self/purchases', purchase(product.uuid as string, variant, 2500));
       await call('POST', '/payment-terminals', { paymentTerminal: terminal('Setup terminal') });
 
-      const t = await h.db.query<{ tablename: string }>(`select tablename from pg_tables where schemaname = 'public' order by tablename`);
-      tables = t.rows.map((r) => r.tablename);
+      tables = await storeTables(h.db);
       assert.ok(tables.length >= 10, `only ${tables.length} tables`);
     });
     after(async () => {

@@ -12,23 +12,13 @@ import { ALL_SCOPES } from '../../src/domain/scopes.js';
 import { testDatabases } from '../helpers/db.js';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { createCredential, type TestCredential } from '../helpers/identity.js';
+import { storeDigest } from '../helpers/store-contents.js';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const PER_CREDENTIAL = 5;
 const TOKEN = 4;
 const REFUSED = 3;
 const ADMIN = 10;
-
-/** Every table's contents, hashed: equal before and after means nothing changed. */
-async function storeDigest(h: TestHerald): Promise<Record<string, string>> {
-  const tables = await h.db.query<{ tablename: string }>("select tablename from pg_tables where schemaname = 'public' order by tablename");
-  const out: Record<string, string> = {};
-  for (const { tablename } of tables.rows) {
-    const r = await h.db.query<{ v: string }>(`select coalesce(md5(string_agg(t::text, '|' order by t::text)), '') as v from ${tablename} t`);
-    out[tablename] = r.rows[0]!.v;
-  }
-  return out;
-}
 
 /** A 429 with Retry-After and the spec's error body; returns the body. */
 async function assertTooMany(res: Response, retryAfter: number, what: string): Promise<Record<string, unknown>> {
@@ -100,13 +90,13 @@ for (const backend of testDatabases()) {
 
     it('a request over the limit changes nothing, and its body is not even parsed', async () => {
       for (let i = 0; i < PER_CREDENTIAL; i++) assert.equal((await as(a, '/users/self')).status, 200);
-      const before = await storeDigest(h);
+      const before = await storeDigest(h.db);
       const product = { name: 'Tea', variants: [{ name: 'Mug', price: { amount: 2500, currencyId: 'SEK' } }] };
       const r = await as(a, '/organizations/self/products', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(product) });
       await assertTooMany(r, 60, 'POST over the limit');
       // Not even parsed: a body that would be 400 is 429 too.
       await assertTooMany(await as(a, '/organizations/self/products', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' }), 60, 'bad JSON');
-      assert.deepEqual(await storeDigest(h), before);
+      assert.deepEqual(await storeDigest(h.db), before);
     });
 
     it('the Inventory API paths answer 429 with Betterez code and message too, counted by x-api-key', async () => {

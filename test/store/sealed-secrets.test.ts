@@ -11,11 +11,12 @@ import { ConfigError, loadConfig, parseEncryptionKey } from '../../src/config.js
 import { encryptionKeyId, SecretBox, SecretCorruptError, SecretUnavailableError } from '../../src/domain/sealed-secrets.js';
 import { encryptionKeyPath, resolveSecretBox } from '../../src/runtime/encryption-key.js';
 import { makePgliteDb } from '../../src/store/pglite-db.js';
-import { testDatabases, type TestDatabase, type TestDb } from '../helpers/db.js';
+import { testDatabases, type TestDatabase } from '../helpers/db.js';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { asCredential, createCredential } from '../helpers/identity.js';
 import { startReceiver, type TestReceiver } from '../helpers/receiver.js';
 import { checkPusherRequest } from '../helpers/webhooks.js';
+import { storeRowsAsText } from '../helpers/store-contents.js';
 
 describe('SecretBox', () => {
   const keyA = randomBytes(32);
@@ -165,19 +166,6 @@ function assertNoSecret(dump: string, s: Secrets, where: string): void {
   }
 }
 
-/** Every row of every table of the database, as text: what a logical dump holds. */
-async function rowsAsText(db: TestDb['db']): Promise<string> {
-  const tables = await db.query<{ table_name: string }>(
-    "select table_name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'",
-  );
-  let out = '';
-  for (const { table_name } of tables.rows) {
-    const rows = await db.query<{ row: string }>(`select t::text as row from "${table_name}" t`);
-    out += `${table_name}\n${rows.rows.map((r) => r.row).join('\n')}\n`;
-  }
-  return out;
-}
-
 function filesAsText(dir: string): string {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' })
     .map((name) => join(dir, name))
@@ -218,7 +206,7 @@ for (const backend of testDatabases()) {
       try {
         const { secrets, subscriptionUuid } = await makeSecrets(h, receiver);
         assert.match(secrets.signingKey, /^[A-Za-z0-9]{64}$/);
-        const logical = await rowsAsText(h.db);
+        const logical = await storeRowsAsText(h.db);
         assert.ok(logical.includes(subscriptionUuid) && logical.includes('sealed:v1:'), 'the dump is of this database');
         assertNoSecret(logical, secrets, 'the rows of the database');
         if (h.testDb.url) {
@@ -310,7 +298,7 @@ for (const backend of testDatabases()) {
           await testDb.db.query('update token_signing_keys set private_jwk = $2 where kid = $1', [k.kid, box.open(k.private_jwk, 'token-signing-key')]);
         }
         h = await startTestHerald(backend, { testDb, config: { encryptionKey: key } });
-        const rows = await rowsAsText(testDb.db);
+        const rows = await storeRowsAsText(testDb.db);
         assertNoSecret(rows, secrets, 'the rows after the upgrade');
         const list = await h.request('/organizations/self/subscriptions', { headers: { authorization: `Bearer ${secrets.accessToken}` } });
         assert.equal(((await list.json()) as { signingKey: string }[])[0]?.signingKey, secrets.signingKey);
