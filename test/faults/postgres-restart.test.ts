@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { freePort, runHerald, waitForHttp, type HeraldProcess } from '../helpers/process.js';
+import { freePort, runHerald, subscribeToPayments, waitForHttp, type HeraldProcess } from '../helpers/process.js';
 import { canStartPostgres, startPostgresServer, type PostgresServer } from '../helpers/postgres-server.js';
 import { startReceiver, type TestReceiver } from '../helpers/receiver.js';
 
@@ -51,22 +51,7 @@ describe('a PostgreSQL restart under load', { skip }, () => {
       HERALD_LOG_LEVEL: 'warn',
     });
     await waitForHttp(`${base}/readyz`, undefined, herald);
-    const o = await admin('/admin/organizations', { name: 'Faults' });
-    org = ((await o.json()) as { organizationUuid: string }).organizationUuid;
-    const k = await admin(`/admin/organizations/${org}/api-keys`, { name: 'k', scopes: ['READ:FINANCE'] });
-    const { apiKey } = (await k.json()) as { apiKey: string };
-    const sub = await fetch(`${base}/organizations/self/subscriptions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        uuid: 'f02f80f8-8f35-11eb-8dcd-0242ac130003',
-        transportName: 'WEBHOOK',
-        eventNames: ['PaymentCreated'],
-        destination: receiver.url,
-        contactEmail: 'ops@example.com',
-      }),
-    });
-    assert.equal(sub.status, 200, await sub.text());
+    org = await subscribeToPayments(base, ADMIN, receiver.url, 'Faults');
   });
 
   after(async () => {

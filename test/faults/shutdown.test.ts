@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPostgresDatabase } from '../helpers/db.js';
-import { freePort, runHerald, waitForHttp, type HeraldProcess } from '../helpers/process.js';
+import { freePort, runHerald, subscribeToPayments, waitForHttp, type HeraldProcess } from '../helpers/process.js';
 import { startReceiver } from '../helpers/receiver.js';
 
 const ADMIN = 'shutdown-test-admin-token-0123456789';
@@ -66,23 +66,9 @@ for (const backend of backends) {
             headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
             body: JSON.stringify(body),
           });
-        const org = ((await (await admin('/admin/organizations', { name: 'Shutdown' })).json()) as { organizationUuid: string })
-          .organizationUuid;
         // A subscription inserted directly would skip the TestMessage, which would hang too.
-        const key = (await (await admin(`/admin/organizations/${org}/api-keys`, { scopes: ['READ:FINANCE'] })).json()) as { apiKey: string };
         receiver.respondWith(200);
-        const sub = await fetch(`${base}/organizations/self/subscriptions`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${key.apiKey}`, 'content-type': 'application/json' },
-          body: JSON.stringify({
-            uuid: 'f02f80f8-8f35-11eb-8dcd-0242ac130003',
-            transportName: 'WEBHOOK',
-            eventNames: ['PaymentCreated'],
-            destination: receiver.url,
-            contactEmail: 'ops@example.com',
-          }),
-        });
-        assert.equal(sub.status, 200, await sub.text());
+        const org = await subscribeToPayments(base, ADMIN, receiver.url, 'Shutdown');
         receiver.respondWith(() => ({ status: 200, delayMs: 600_000 }));
         for (let i = 0; i < 20; i++) assert.equal((await admin(`/admin/organizations/${org}/events`, { eventName: 'PaymentCreated', payload: { i } })).status, 202);
         await receiver.waitFor(5); // deliveries are in flight, hanging

@@ -7,9 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { v1 as uuidv1 } from 'uuid';
 import { createPostgresDatabase } from '../helpers/db.js';
-import { freePort, runHerald, waitForHttp, type HeraldProcess } from '../helpers/process.js';
+import { freePort, runHerald, subscribeToPayments, waitForHttp, type HeraldProcess } from '../helpers/process.js';
 import { startReceiver, type TestReceiver } from '../helpers/receiver.js';
 
 const ADMIN = 'crash-test-admin-token-0123456789';
@@ -55,25 +54,7 @@ async function admin(base: string, path: string, body?: unknown): Promise<Respon
 }
 
 /** An organization, a key, and one subscription to PaymentCreated pointing at the receiver. */
-async function subscribe(base: string, receiver: TestReceiver): Promise<string> {
-  const org = (await (await admin(base, '/admin/organizations', { name: 'Crash' })).json()) as { organizationUuid: string };
-  const key = (await (
-    await admin(base, `/admin/organizations/${org.organizationUuid}/api-keys`, { name: 'k', scopes: ['READ:FINANCE'], livemode: true })
-  ).json()) as { apiKey: string };
-  const res = await fetch(`${base}/organizations/self/subscriptions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key.apiKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      uuid: uuidv1(),
-      transportName: 'WEBHOOK',
-      eventNames: ['PaymentCreated'],
-      destination: receiver.url,
-      contactEmail: 'ops@example.com',
-    }),
-  });
-  assert.equal(res.status, 200, await res.clone().text());
-  return org.organizationUuid;
-}
+const subscribe = (base: string, receiver: TestReceiver): Promise<string> => subscribeToPayments(base, ADMIN, receiver.url, 'Crash');
 
 /**
  * Publishes `count` events with concurrency, each with its own messageId. A request that

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { v1 as randomUUIDv1 } from 'uuid';
 
 export const HERALD_BIN = fileURLToPath(new URL('../../bin/herald.js', import.meta.url));
 
@@ -54,4 +55,36 @@ export async function waitForHttp(url: string, timeoutMs = 300_000, proc?: Heral
     if (Date.now() - start > timeoutMs) throw new Error(`${url} did not answer 200 in ${timeoutMs} ms\n${proc?.output() ?? ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * Through a running Herald's HTTP API (as a client would): an organization, an API key
+ * with READ:FINANCE, and one subscription to PaymentCreated at `destination`, which must
+ * answer the TestMessage. Returns the organization's uuid.
+ */
+export async function subscribeToPayments(base: string, adminToken: string, destination: string, name = 'Test'): Promise<string> {
+  const admin = async <T>(path: string, body: unknown): Promise<T> => {
+    const res = await fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (res.status !== 201) throw new Error(`POST ${path}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  };
+  const { organizationUuid } = await admin<{ organizationUuid: string }>('/admin/organizations', { name });
+  const { apiKey } = await admin<{ apiKey: string }>(`/admin/organizations/${organizationUuid}/api-keys`, { name: 'k', scopes: ['READ:FINANCE'] });
+  const sub = await fetch(`${base}/organizations/self/subscriptions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      uuid: randomUUIDv1(),
+      transportName: 'WEBHOOK',
+      eventNames: ['PaymentCreated'],
+      destination,
+      contactEmail: 'ops@example.com',
+    }),
+  });
+  if (sub.status !== 200) throw new Error(`creating the subscription: ${sub.status} ${await sub.text()}`);
+  return organizationUuid;
 }
