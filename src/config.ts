@@ -359,7 +359,7 @@ const SETTINGS = {
     default: 32,
     parse: integer(1, 1000),
     description:
-      'The most deliveries one worker sends at the same time to one destination origin. Each origin starts at 8 (or this, if lower) and grows while it answers 2xx fast, halves on 429/502/503/504, timeouts and refused connections, and pauses for a Retry-After. Keep it at most half of HERALD_WORKER_CONCURRENCY, so one busy destination leaves room for the others.',
+      'The most deliveries all workers together send at the same time to one destination origin. Each origin starts at 8 (or this, if lower) and grows while it answers 2xx fast, halves on 429/502/503/504, timeouts and refused connections, and pauses for a Retry-After; the learned limit is shared by the fleet in the database. Keep it at most half of HERALD_WORKER_CONCURRENCY, so one busy destination leaves room for the others.',
   },
   leaseSeconds: {
     env: 'HERALD_LEASE_SECONDS',

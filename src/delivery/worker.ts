@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
+import { INITIAL_DESTINATION_LIMIT } from '../domain/destination-capacity.js';
 import { WAKE_CHANNEL } from '../domain/outbox.js';
 import type { SecretBox } from '../domain/sealed-secrets.js';
 import type { Logger } from '../logger.js';
@@ -9,8 +10,9 @@ import type { Db } from '../store/db.js';
 import { claimDeliveries, type ClaimedDelivery } from '../store/sql/claim-deliveries.js';
 import { recordSuccesses, type SuccessRecord } from '../store/sql/record-successes.js';
 import { cancelLeased, releaseLeases } from '../store/sql/leases.js';
+import { growLimit, shrinkLimit } from '../store/sql/destination-limits.js';
 import { decide } from './decide.js';
-import { capacitySignal, DestinationLimits } from './destination-limits.js';
+import { capacitySignal, DestinationLimits, type LimitChange } from './destination-limits.js';
 import { startHeartbeat } from './heartbeat.js';
 import type { DeliveryMetrics } from './metrics.js';
 import { prepare } from './prepare.js';
@@ -53,8 +55,9 @@ export interface Worker {
 const SUCCESS_BATCH = 200;
 const SUCCESS_FLUSH_MS = 10;
 const CLAIM_COALESCE_MS = 5;
-// Where an origin's learned limit starts (the fixed limit before issue 12).
-const INITIAL_PER_DESTINATION = 8;
+// How long (real time) an origin found at its limit across the fleet is left out of this
+// worker's scans before it looks again.
+const FLEET_SATURATED_MS = 100;
 
 /**
  * The delivery worker: claim -> prepare -> send -> decide -> record, for as many
@@ -68,7 +71,7 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
   const inflightByOrigin = new Map<string, number>();
   // Each origin's limit, learned from its answers; it starts where the fixed limit was.
   const limits = new DestinationLimits({
-    initial: Math.min(INITIAL_PER_DESTINATION, config.perDestinationConcurrency),
+    initial: Math.min(INITIAL_DESTINATION_LIMIT, config.perDestinationConcurrency),
     ceiling: config.perDestinationConcurrency,
   });
   metrics?.watchDestinations(() => limits.snapshot(clock.now().getTime()));
@@ -112,7 +115,13 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
     flushTimer = undefined;
     if (pendingSuccesses.length === 0) return flushing;
     const batch = pendingSuccesses.splice(0, pendingSuccesses.length);
-    flushing = flushing.then(() => record(batch)).finally(checkIdle);
+    // Recorded successes may have moved ordered subscriptions' heads: claim again.
+    flushing = flushing
+      .then(() => record(batch))
+      .finally(() => {
+        if (!stopping) claimSoon();
+        checkIdle();
+      });
     return flushing;
   }
 
@@ -140,7 +149,8 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
     }
     const result = await sender.send(req.url, req.body, req.headers);
     const now = clock.now();
-    limits.record(d.destination_origin, capacitySignal(result, now), startedAt.getTime(), now.getTime());
+    const change = limits.record(d.destination_origin, capacitySignal(result, now), startedAt.getTime(), now.getTime());
+    if (change) void share(change);
     metrics?.attemptLatency.observe(result.latencyMs / 1000);
     if (result.ok) {
       metrics?.attempts.inc({ outcome: 'delivered' });
@@ -167,8 +177,34 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
       now,
     );
     log.debug({ delivery: d.id, attempt: d.attempts, errorClass: result.errorClass, status: result.status, decision }, 'attempt failed');
+    // A delivery given up no longer holds back its ordered subscription's next one.
+    if (decision.kind === 'give_up' && !stopping) claimSoon();
     if (outcome.turnedFailing) log.warn({ subscriptionUuid: d.subscription_uuid }, 'subscription is FAILING');
     if (outcome.retired) log.warn({ subscriptionUuid: d.subscription_uuid, reason: decision.kind === 'give_up' ? decision.reason : '' }, 'subscription deleted');
+  }
+
+  /** Applies a move of an origin's limit to the shared row, and learns the row as it is after. */
+  async function share(change: LimitChange): Promise<void> {
+    try {
+      const now = clock.now();
+      const row =
+        change.kind === 'grow'
+          ? await growLimit(db, { origin: change.origin, from: change.from, ceiling: limits.ceiling, now })
+          : await shrinkLimit(db, {
+              origin: change.origin,
+              initial: limits.initialLimit,
+              now,
+              sentAt: new Date(change.sentAt),
+              pauseUntil: change.pauseUntil !== undefined ? new Date(change.pauseUntil) : null,
+            });
+      if (row) limits.learn(change.origin, row, now.getTime());
+      if (change.kind === 'grow' || change.pauseUntil === undefined) return;
+      // Claim again when the pause ends (the poll would find it too, later).
+      const wait = change.pauseUntil - clock.now().getTime();
+      if (wait > 0 && wait < 2 ** 31 - 1) setTimeout(wake, wait + 1).unref();
+    } catch (err) {
+      log.warn({ err, origin: change.origin, change: change.kind }, 'sharing a destination limit failed; the next answers will try again');
+    }
   }
 
   function start(d: ClaimedDelivery): void {
@@ -195,6 +231,22 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
   // busy destination at 8 deliveries per poll tick.)
   let wanted = false;
   let maybeMore = true;
+  // Origins the last claims found at their limit across the fleet, until when (ms).
+  const fleetSaturated = new Map<string, number>();
+
+  let recheckTimer: NodeJS.Timeout | undefined;
+
+  /** Origins not worth scanning: at their limit in this worker or the fleet, or paused. */
+  function skipOrigins(now: number): string[] {
+    const skip = new Set(limits.paused(now));
+    for (const [origin, n] of inflightByOrigin) if (n >= limits.limitOf(origin)) skip.add(origin);
+    const wallNow = performance.now(); // a moment of real time, whatever the clock says
+    for (const [origin, until] of fleetSaturated) {
+      if (until > wallNow) skip.add(origin);
+      else fleetSaturated.delete(origin);
+    }
+    return [...skip];
+  }
 
   async function claim(): Promise<void> {
     if (stopping) return;
@@ -212,25 +264,33 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
           break;
         }
         const now = clock.now();
-        // Origins with deliveries in flight or a learned limit: each with its count and limit.
-        const learned = limits.learned();
-        const known = [...new Set([...inflightByOrigin.keys(), ...learned.origins])];
-        const busyCounts = known.map((o) => inflightByOrigin.get(o) ?? 0);
-        const busyLimits = known.map((o) => limits.limitOf(o));
-        const saturated = known.filter((o, i) => busyCounts[i]! >= busyLimits[i]!);
-        const rows = await claimDeliveries(db, {
+        const t = now.getTime();
+        const { deliveries: rows, scanned } = await claimDeliveries(db, {
           now,
-          leaseUntil: new Date(now.getTime() + config.leaseSeconds * 1000),
+          leaseUntil: new Date(t + config.leaseSeconds * 1000),
           limit: free,
           scan: Math.max(free * 4, 64),
-          busyOrigins: known,
-          busyCounts,
-          busyLimits,
-          perOriginLimit: limits.limitOf(''),
-          // At their limit, or paused by a Retry-After: not even scanned.
-          saturatedOrigins: [...saturated, ...limits.paused(now.getTime())],
+          skipOrigins: skipOrigins(t),
+          allowance: (origin, shared) => Math.max(0, limits.learn(origin, shared, t) - (inflightByOrigin.get(origin) ?? 0)),
           workerId: id,
         });
+        if (rows.length < free) {
+          // Due rows left behind with slots to spare, though this worker is below the
+          // origin's limit: the other workers hold the rest. Not scanned again for a
+          // moment (fairness to the other origins), then looked at again.
+          const taken = new Map<string, number>();
+          for (const d of rows) taken.set(d.destination_origin, (taken.get(d.destination_origin) ?? 0) + 1);
+          for (const [origin, n] of scanned) {
+            const mine = (inflightByOrigin.get(origin) ?? 0) + (taken.get(origin) ?? 0);
+            if (n > (taken.get(origin) ?? 0) && mine < limits.limitOf(origin) && !limits.isPaused(origin, t)) {
+              fleetSaturated.set(origin, performance.now() + FLEET_SATURATED_MS);
+              recheckTimer ??= setTimeout(() => {
+                recheckTimer = undefined;
+                wake();
+              }, FLEET_SATURATED_MS);
+            }
+          }
+        }
         for (const d of rows) start(d);
         maybeMore = rows.length > 0 || inflight > 0;
         if (stopping || (rows.length === 0 && !wanted)) break;
@@ -290,6 +350,7 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
       clearInterval(poll);
       if (claimTimer) clearTimeout(claimTimer);
       claimTimer = undefined;
+      if (recheckTimer) clearTimeout(recheckTimer);
       await unlisten();
       while (inflight > 0 || claiming) await new Promise((r) => setTimeout(r, 10));
       await flushSuccesses();

@@ -10,6 +10,8 @@ import {
   type MessageRow,
 } from '../store/messages.js';
 import { findUndelivered, listUndelivered, liveSubscriptionsOf, type UndeliveredRow } from '../store/undelivered.js';
+import { destinationStatus } from '../store/sql/destination-limits.js';
+import { destinationState, INITIAL_DESTINATION_LIMIT, type DestinationState } from './destination-capacity.js';
 import { toBzDate, type BzDate } from './formats.js';
 import { missingScopes } from './catalog.js';
 import type { DomainContext } from './context.js';
@@ -65,6 +67,19 @@ const toAttempt = (r: AttemptRow): Attempt => ({
   responseExcerpt: r.response_excerpt,
 });
 
+/** The subscription's destination origin as the delivery engine sees it now (issue 12). */
+export interface DestinationCapacity {
+  origin: string;
+  /** Requests the whole fleet of workers may have in flight to the origin: learned, up to the ceiling. */
+  concurrencyLimit: number;
+  ceiling: number;
+  /** Requests in flight to the origin now, across the fleet. */
+  inFlight: number;
+  state: DestinationState;
+  /** Until when a Retry-After paused every delivery to the origin (null: not paused). */
+  pausedUntil: string | null;
+}
+
 export interface LogScope {
   organizationUuid: string;
   subscriptionUuid: string;
@@ -100,12 +115,37 @@ export async function messagesOf(
   ctx: DomainContext,
   s: LogScope,
   opts: { filter: MessageFilter; limit: number; before?: number },
-): Promise<{ messages: Message[]; cursor: number | null }> {
+): Promise<{ messages: Message[]; cursor: number | null; destination: DestinationCapacity }> {
   const sub = await subscriptionOf(ctx, s);
   const states = opts.filter === 'all' ? null : opts.filter === 'undelivered' ? undeliveredStates() : [opts.filter];
   const rows = await listMessages(ctx.db, sub.id, { states, limit: opts.limit + 1, beforeId: opts.before ?? null });
   const page = rows.slice(0, opts.limit);
-  return { messages: page.map(toMessage), cursor: rows.length > opts.limit ? page[page.length - 1]!.delivery_id : null };
+  return {
+    messages: page.map(toMessage),
+    cursor: rows.length > opts.limit ? page[page.length - 1]!.delivery_id : null,
+    destination: await capacityOf(ctx, sub.destination_origin),
+  };
+}
+
+async function capacityOf(ctx: DomainContext, origin: string): Promise<DestinationCapacity> {
+  const now = ctx.clock.now();
+  const ceiling = ctx.config.perDestinationConcurrency;
+  const { limit, inFlight } = await destinationStatus(ctx.db, origin, now);
+  const shown = {
+    limit: Math.min(limit?.concurrency ?? INITIAL_DESTINATION_LIMIT, ceiling),
+    slowStart: limit?.slow_start ?? true,
+    decreasedAt: limit?.decreased_at?.getTime() ?? -Infinity,
+    pausedUntil: limit?.paused_until?.getTime() ?? 0,
+  };
+  const state = destinationState(shown, ceiling, now.getTime());
+  return {
+    origin,
+    concurrencyLimit: shown.limit,
+    ceiling,
+    inFlight,
+    state,
+    pausedUntil: state === 'paused' ? limit!.paused_until!.toISOString() : null,
+  };
 }
 
 export async function attemptsOf(ctx: DomainContext, s: LogScope, messageId: string): Promise<{ message: Message; attempts: Attempt[] }> {

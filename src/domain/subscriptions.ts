@@ -33,6 +33,8 @@ export interface Subscription {
   contactEmail: string;
   status: 'ACTIVE' | 'FAILING';
   signingKey: string;
+  /** Herald's extension, shown only when true (responses stay the original's otherwise). */
+  ordered?: true;
 }
 
 /** The API's view of a stored subscription; its signing key is opened (stored sealed). */
@@ -45,6 +47,7 @@ export const toSubscription = (r: SubscriptionRow, secrets: SecretBox): Subscrip
   contactEmail: r.contact_email,
   status: r.status,
   signingKey: secrets.open(r.signing_key, 'subscription-signing-key'),
+  ...(r.ordered ? { ordered: true as const } : {}),
 });
 
 /** What the destination check on create found. */
@@ -98,6 +101,16 @@ export function emailProblem(value: string): string | undefined {
 export type SubscriptionInput = Record<string, unknown>;
 
 const isPresent = (v: unknown) => v !== undefined && v !== null;
+
+/**
+ * `ordered` (Herald's extension: FIFO delivery) as a boolean, or a violation. A query
+ * parameter arrives as the text "true" or "false".
+ */
+function readOrdered(value: unknown): { ordered?: boolean; violation?: Violation } {
+  if (value === true || value === 'true') return { ordered: true };
+  if (value === false || value === 'false') return { ordered: false };
+  return { violation: { propertyName: 'ordered', developerMessage: 'must be true or false' } };
+}
 
 /** eventNames as a list of strings, or a violation. A single string (query ?eventNames=A) is a list of one. */
 function readEventNames(raw: unknown): { names?: string[]; violation?: Violation } {
@@ -185,6 +198,12 @@ export async function createSubscription(
     if (r.violation) bad.push(r.violation);
     else eventNames = r.names!;
   }
+  let ordered = false;
+  if (isPresent(input.ordered)) {
+    const r = readOrdered(input.ordered);
+    if (r.violation) bad.push(r.violation);
+    else ordered = r.ordered!;
+  }
   if (bad.length > 0) throw badRequest('VALIDATION_ERROR', describe(bad), bad);
 
   const unfit: Violation[] = [];
@@ -243,6 +262,7 @@ export async function createSubscription(
       destination: destination as string,
       contact_email: contactEmail as string,
       signing_key: ctx.secrets.seal(signingKey, 'subscription-signing-key'),
+      ordered,
       created_by: principal.credentialRef,
       livemode: principal.livemode,
       created_at: ctx.clock.now(),
@@ -300,6 +320,11 @@ export async function updateSubscription(
     const r = readEventNames(input.eventNames);
     if (r.violation) bad.push(r.violation);
     else changes.event_names = r.names!;
+  }
+  if (isPresent(input.ordered)) {
+    const r = readOrdered(input.ordered);
+    if (r.violation) bad.push(r.violation);
+    else changes.ordered = r.ordered!;
   }
   if (bad.length > 0) throw badRequest('VALIDATION_ERROR', describe(bad), bad);
 

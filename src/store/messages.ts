@@ -32,9 +32,9 @@ export async function findSubscriptionForLog(
   organizationUuid: string,
   uuid: string,
   includeDeleted: boolean,
-): Promise<{ id: number; event_names: string[]; livemode: boolean; deleted_at: Date | null } | undefined> {
-  const r = await q.query<{ id: number; event_names: string[]; livemode: boolean; deleted_at: Date | null }>(
-    `select id, event_names, livemode, deleted_at from subscriptions
+): Promise<{ id: number; event_names: string[]; livemode: boolean; deleted_at: Date | null; destination_origin: string } | undefined> {
+  const r = await q.query<{ id: number; event_names: string[]; livemode: boolean; deleted_at: Date | null; destination_origin: string }>(
+    `select id, event_names, livemode, deleted_at, destination_origin from subscriptions
       where organization_uuid = $1 and uuid = $2 and ($3 or deleted_at is null)
       order by (deleted_at is null) desc, id desc limit 1`,
     [organizationUuid, uuid, includeDeleted],
@@ -105,11 +105,13 @@ export async function resendDeliveries(
   now: Date,
 ): Promise<number> {
   const r = await q.query(
-    `update deliveries
-        set state = 'pending', attempts = 0, next_attempt_at = $3, finished_at = null, leased_by = null
-      where subscription_id = any ($1::bigint[])
-        and ($2::bigint is not null and id = $2 or $2::bigint is null and state in ('pending', 'failed', 'cancelled'))
-        and leased_by is null`,
+    `update deliveries d
+        set state = 'pending', attempts = 0, next_attempt_at = $3, finished_at = null, leased_by = null, ordered = s.ordered
+       from subscriptions s
+      where s.id = d.subscription_id
+        and d.subscription_id = any ($1::bigint[])
+        and ($2::bigint is not null and d.id = $2 or $2::bigint is null and d.state in ('pending', 'failed', 'cancelled'))
+        and d.leased_by is null`,
     [subscriptionIds, deliveryId, now],
   );
   return r.rowCount;

@@ -10,6 +10,8 @@ export interface SubscriptionRow {
   contact_email: string;
   status: 'ACTIVE' | 'FAILING';
   signing_key: string;
+  /** FIFO (an extension): deliveries go out one at a time, in order. */
+  ordered: boolean;
   created_by: string;
   livemode: boolean;
   created_at: Date;
@@ -29,6 +31,7 @@ export type NewSubscriptionRow = Pick<
   | 'destination'
   | 'contact_email'
   | 'signing_key'
+  | 'ordered'
   | 'created_by'
   | 'livemode'
   | 'created_at'
@@ -38,10 +41,22 @@ export type NewSubscriptionRow = Pick<
 export async function insertSubscription(q: Queryable, s: NewSubscriptionRow): Promise<SubscriptionRow> {
   const r = await q.query<SubscriptionRow>(
     `insert into subscriptions (uuid, organization_uuid, transport_name, event_names, destination, contact_email,
-                                status, signing_key, created_by, livemode, created_at, updated_at)
-     values ($1, $2, $3, $4, $5, $6, 'ACTIVE', $7, $8, $9, $10, $10)
+                                status, signing_key, created_by, livemode, created_at, updated_at, ordered)
+     values ($1, $2, $3, $4, $5, $6, 'ACTIVE', $7, $8, $9, $10, $10, $11)
      returning *`,
-    [s.uuid, s.organization_uuid, s.transport_name, s.event_names, s.destination, s.contact_email, s.signing_key, s.created_by, s.livemode, s.created_at],
+    [
+      s.uuid,
+      s.organization_uuid,
+      s.transport_name,
+      s.event_names,
+      s.destination,
+      s.contact_email,
+      s.signing_key,
+      s.created_by,
+      s.livemode,
+      s.created_at,
+      s.ordered,
+    ],
   );
   return r.rows[0]!;
 }
@@ -88,6 +103,7 @@ export interface SubscriptionChanges {
   event_names?: string[];
   destination?: string;
   contact_email?: string;
+  ordered?: boolean;
 }
 
 /** Applies the given changes to a live subscription; returns false when there is none. */
@@ -98,14 +114,25 @@ export async function updateSubscription(
   changes: SubscriptionChanges,
   updatedAt: Date,
 ): Promise<boolean> {
-  const r = await q.query(
-    `update subscriptions
-        set transport_name = coalesce($3, transport_name),
-            event_names = coalesce($4::text[], event_names),
-            destination = coalesce($5, destination),
-            contact_email = coalesce($6, contact_email),
-            updated_at = $7
-      where organization_uuid = $1 and uuid = $2 and deleted_at is null`,
+  // Switching `ordered` applies to the pending deliveries too (not to those in flight).
+  const r = await q.query<{ n: number }>(
+    `with up as (
+       update subscriptions
+          set transport_name = coalesce($3, transport_name),
+              event_names = coalesce($4::text[], event_names),
+              destination = coalesce($5, destination),
+              contact_email = coalesce($6, contact_email),
+              ordered = coalesce($8, ordered),
+              updated_at = $7
+        where organization_uuid = $1 and uuid = $2 and deleted_at is null
+        returning id, ordered
+     ), switched as (
+       update deliveries d set ordered = up.ordered
+         from up
+        where $8::boolean is not null and d.subscription_id = up.id and d.state = 'pending' and d.ordered <> up.ordered
+        returning 1
+     )
+     select (select count(*) from up)::int as n, (select count(*) from switched) as switched`,
     [
       organizationUuid,
       uuid,
@@ -114,9 +141,10 @@ export async function updateSubscription(
       changes.destination ?? null,
       changes.contact_email ?? null,
       updatedAt,
+      changes.ordered ?? null,
     ],
   );
-  return r.rowCount > 0;
+  return r.rows[0]!.n > 0;
 }
 
 /**

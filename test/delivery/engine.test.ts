@@ -515,8 +515,23 @@ for (const backend of testDatabases()) {
       });
       after(() => env.stop());
 
+      /** The attempt log's view of a subscription's destination. */
+      const destinationOf = async (uuid: string) => {
+        const res = await asCredential(env.h, env.cred)('GET', `/organizations/self/subscriptions/${uuid}/messages?limit=1`);
+        assert.equal(res.status, 200);
+        return ((await res.json()) as { destination: Record<string, unknown> }).destination;
+      };
+
       it('a destination answering 2xx fast gets more than 8 requests at once, never more than the ceiling', async () => {
-        await env.subscribe('grow', ['PaymentCreated']);
+        const sub = await env.subscribe('grow', ['PaymentCreated']);
+        assert.deepEqual(await destinationOf(sub.uuid), {
+          origin: new URL(env.receiver.url).origin,
+          concurrencyLimit: 8,
+          ceiling: 32,
+          inFlight: 0,
+          state: 'growing',
+          pausedUntil: null,
+        });
         let open = 0;
         let most = 0;
         // The first answers wait until all 300 are published: a backlog, as a busy producer makes.
@@ -536,10 +551,13 @@ for (const backend of testDatabases()) {
         assert.equal(events(env.receiver).length, 300);
         assert.ok(most > 8, `at most ${most} requests were in flight at once (the old fixed limit was 8)`);
         assert.ok(most <= 32, `${most} requests in flight: past the ceiling`);
+        const d = await destinationOf(sub.uuid);
+        assert.ok((d.concurrencyLimit as number) > 8, `the attempt log shows limit ${String(d.concurrencyLimit)}`);
+        assert.equal(d.inFlight, 0);
       });
 
       it('a 503 with Retry-After pauses the whole destination, not only its message', async () => {
-        await env.subscribe('pause', ['InvoiceCreated']);
+        const sub = await env.subscribe('pause', ['InvoiceCreated']);
         env.receiver.reset();
         env.receiver.respondWith(() => ({ status: 503, headers: { 'retry-after': '120' } }));
         assert.equal((await env.publish('InvoiceCreated', { n: 0 })).status, 202);
@@ -552,6 +570,9 @@ for (const backend of testDatabases()) {
         const origin = new URL(env.receiver.url).origin;
         const scrape = await (await env.h.request('/metrics')).text();
         assert.match(scrape, new RegExp(`herald_destination_concurrency_limit\\{origin="${origin}",state="paused"\\} \\d+`));
+        const d = await destinationOf(sub.uuid);
+        assert.equal(d.state, 'paused');
+        assert.ok(typeof d.pausedUntil === 'string' && Date.parse(d.pausedUntil) > env.clock.now().getTime(), String(d.pausedUntil));
         await env.advance(61);
         const payloads = events(env.receiver).map((r) => JSON.parse((r.json as { payload: string }).payload) as { n: number });
         assert.deepEqual(new Set(payloads.slice(1).map((p) => p.n)), new Set([0, 1, 2, 3, 4, 5]));

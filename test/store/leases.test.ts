@@ -53,18 +53,17 @@ for (const backend of testDatabases()) {
     }
 
     const claim = async (workerId: string, nowSeconds: number, leaseSeconds = 60): Promise<ClaimedDelivery[]> =>
-      claimDeliveries(t.db, {
-        now: at(nowSeconds),
-        leaseUntil: at(nowSeconds + leaseSeconds),
-        limit: 10,
-        scan: 100,
-        busyOrigins: [],
-        busyCounts: [],
-        busyLimits: [],
-        perOriginLimit: 10,
-        saturatedOrigins: [],
-        workerId,
-      });
+      (
+        await claimDeliveries(t.db, {
+          now: at(nowSeconds),
+          leaseUntil: at(nowSeconds + leaseSeconds),
+          limit: 10,
+          scan: 100,
+          skipOrigins: [],
+          allowance: () => 10,
+          workerId,
+        })
+      ).deliveries;
 
     const stateOf = async (id: number) =>
       (

@@ -32,6 +32,9 @@ const SubscriptionSchema = Type.Object(
     contactEmail: Type.String({ description: 'Where warnings about failing deliveries are mailed.' }),
     status: Type.Union([Type.Literal('ACTIVE'), Type.Literal('FAILING')]),
     signingKey: Type.String({ description: 'Key of the X-iZettle-Signature and webhook-signature headers.' }),
+    ordered: Type.Optional(
+      Type.Literal(true, { description: "Herald's extension: present (true) only for an ordered (FIFO) subscription." }),
+    ),
   },
   {
     $id: 'Subscription',
@@ -51,6 +54,12 @@ const fields = {
   eventNames: Type.Optional(Type.Array(Type.String(), { description: 'Event names; an empty array subscribes to every event.' })),
   destination: Type.Optional(Type.String({ description: 'A publicly reachable https:// URL.' })),
   contactEmail: Type.Optional(Type.String({ description: 'A valid address of at most 512 characters.' })),
+  ordered: Type.Optional(
+    Type.Boolean({
+      description:
+        "Herald's extension (FIFO): true delivers this subscription's messages one at a time, in the order their events were accepted; a message waiting for a retry holds back the ones after it. Default false.",
+    }),
+  ),
 };
 const CreateBody = Type.Object(
   { uuid: Type.Optional(Type.String({ description: 'A version-1 UUID.' })), ...fields },
@@ -82,7 +91,7 @@ function inputOf(req: FastifyRequest): SubscriptionInput {
   }
   const query = (req.query ?? {}) as Record<string, unknown>;
   const fromQuery: SubscriptionInput = {};
-  for (const key of ['uuid', 'transportName', 'destination', 'contactEmail'] as const) {
+  for (const key of ['uuid', 'transportName', 'destination', 'contactEmail', 'ordered'] as const) {
     const v = query[key];
     if (v !== undefined) fromQuery[key] = Array.isArray(v) ? v[0] : v;
   }

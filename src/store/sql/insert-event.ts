@@ -23,8 +23,8 @@ with ev as (
   on conflict (organization_uuid, message_id) do nothing
   returning id, created_at
 ), fan as (
-  insert into deliveries (event_id, subscription_id, state, next_attempt_at, created_at)
-  select ev.id, s.id, 'pending', ev.created_at, ev.created_at
+  insert into deliveries (event_id, subscription_id, state, next_attempt_at, created_at, ordered)
+  select ev.id, s.id, 'pending', ev.created_at, ev.created_at, s.ordered
   from ev
   join subscriptions s
     on s.organization_uuid = $1
