@@ -24,7 +24,7 @@ import { findMessage, listAttempts, listMessages, undeliveredStates } from '../s
 import { migrate } from '../src/store/migrate.js';
 import { makePgliteDb } from '../src/store/pglite-db.js';
 import { makePostgresDb } from '../src/store/postgres-db.js';
-import { claimIn } from '../src/store/sql/claim-deliveries.js';
+import { claimDeliveries } from '../src/store/sql/claim-deliveries.js';
 import { listUndelivered } from '../src/store/undelivered.js';
 
 const [which = 'both', rowsArg] = process.argv.slice(2);
@@ -124,13 +124,15 @@ async function claimOnce(db: Db): Promise<number> {
   await db
     .transaction(async (tx) => {
       const t = performance.now();
-      const { deliveries: rows } = await claimIn(tx, {
+      const { deliveries: rows } = await claimDeliveries(tx, {
         now: NOW,
         leaseUntil: new Date(NOW.getTime() + 60_000),
         limit: 64,
         scan: 256,
         skipOrigins: [],
-        allowance: (_origin, shared) => shared?.concurrency ?? 8,
+        initialLimit: 8,
+        ceiling: 32,
+        own: new Map(),
         workerId: 'bench',
       });
       ms = performance.now() - t;

@@ -79,6 +79,8 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
   let stopping = false;
   let claiming = false;
   const pendingSuccesses: SuccessRecord[] = [];
+  // Whether pendingSuccesses holds a delivery of an ordered subscription.
+  let orderedSucceeded = false;
   let flushTimer: NodeJS.Timeout | undefined;
   let flushing: Promise<void> = Promise.resolve();
   let idleWaiters: (() => void)[] = [];
@@ -115,18 +117,21 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
     flushTimer = undefined;
     if (pendingSuccesses.length === 0) return flushing;
     const batch = pendingSuccesses.splice(0, pendingSuccesses.length);
-    // Recorded successes may have moved ordered subscriptions' heads: claim again.
+    const headsMove = orderedSucceeded;
+    orderedSucceeded = false;
     flushing = flushing
       .then(() => record(batch))
       .finally(() => {
-        if (!stopping) claimSoon();
+        // An ordered subscription's next message is its head once this batch is recorded.
+        if (headsMove && !stopping) claimSoon();
         checkIdle();
       });
     return flushing;
   }
 
-  function queueSuccess(rec: SuccessRecord): void {
+  function queueSuccess(rec: SuccessRecord, ordered: boolean): void {
     pendingSuccesses.push(rec);
+    if (ordered) orderedSucceeded = true;
     if (pendingSuccesses.length >= SUCCESS_BATCH) void flushSuccesses();
     else flushTimer ??= setTimeout(() => void flushSuccesses(), SUCCESS_FLUSH_MS);
   }
@@ -154,15 +159,18 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
     metrics?.attemptLatency.observe(result.latencyMs / 1000);
     if (result.ok) {
       metrics?.attempts.inc({ outcome: 'delivered' });
-      queueSuccess({
-        deliveryId: d.id,
-        attempt: d.attempts,
-        status: result.status,
-        startedAt,
-        latencyMs: result.latencyMs,
-        attemptId: req.attemptId,
-        excerpt: result.excerpt,
-      });
+      queueSuccess(
+        {
+          deliveryId: d.id,
+          attempt: d.attempts,
+          status: result.status,
+          startedAt,
+          latencyMs: result.latencyMs,
+          attemptId: req.attemptId,
+          excerpt: result.excerpt,
+        },
+        d.ordered,
+      );
       return;
     }
     const decision = decide({ result, attemptsMade: d.attempts, schedule: config.retrySchedule, now, random: deps.random });
@@ -265,30 +273,31 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
         }
         const now = clock.now();
         const t = now.getTime();
-        const { deliveries: rows, scanned } = await claimDeliveries(db, {
+        const { deliveries: rows, origins } = await claimDeliveries(db, {
           now,
           leaseUntil: new Date(t + config.leaseSeconds * 1000),
           limit: free,
           scan: Math.max(free * 4, 64),
           skipOrigins: skipOrigins(t),
-          allowance: (origin, shared) => Math.max(0, limits.learn(origin, shared, t) - (inflightByOrigin.get(origin) ?? 0)),
+          initialLimit: limits.initialLimit,
+          ceiling: limits.ceiling,
+          own: inflightByOrigin,
           workerId: id,
         });
-        if (rows.length < free) {
+        const taken = new Map<string, number>();
+        for (const d of rows) taken.set(d.destination_origin, (taken.get(d.destination_origin) ?? 0) + 1);
+        for (const { origin, scanned, shared } of origins) {
+          const limit = limits.learn(origin, shared, t);
           // Due rows left behind with slots to spare, though this worker is below the
           // origin's limit: the other workers hold the rest. Not scanned again for a
           // moment (fairness to the other origins), then looked at again.
-          const taken = new Map<string, number>();
-          for (const d of rows) taken.set(d.destination_origin, (taken.get(d.destination_origin) ?? 0) + 1);
-          for (const [origin, n] of scanned) {
-            const mine = (inflightByOrigin.get(origin) ?? 0) + (taken.get(origin) ?? 0);
-            if (n > (taken.get(origin) ?? 0) && mine < limits.limitOf(origin) && !limits.isPaused(origin, t)) {
-              fleetSaturated.set(origin, performance.now() + FLEET_SATURATED_MS);
-              recheckTimer ??= setTimeout(() => {
-                recheckTimer = undefined;
-                wake();
-              }, FLEET_SATURATED_MS);
-            }
+          const mine = (inflightByOrigin.get(origin) ?? 0) + (taken.get(origin) ?? 0);
+          if (rows.length < free && scanned > (taken.get(origin) ?? 0) && mine < limit) {
+            fleetSaturated.set(origin, performance.now() + FLEET_SATURATED_MS);
+            recheckTimer ??= setTimeout(() => {
+              recheckTimer = undefined;
+              wake();
+            }, FLEET_SATURATED_MS);
           }
         }
         for (const d of rows) start(d);

@@ -5,7 +5,7 @@
 // limit's worth.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { claimDeliveries, claimIn } from '../../src/store/sql/claim-deliveries.js';
+import { claimDeliveries } from '../../src/store/sql/claim-deliveries.js';
 import { testDatabases, type TestDb } from '../helpers/db.js';
 
 const postgres = testDatabases().find((b) => b.name === 'postgres');
@@ -47,7 +47,9 @@ describe('claims of one origin by two workers (PostgreSQL)', { skip: postgres ? 
     // A scan locks its candidates (skip locked): A's 5 leave B other rows of the origin.
     scan: 5,
     skipOrigins: [],
-    allowance: () => LIMIT,
+    initialLimit: LIMIT,
+    ceiling: LIMIT,
+    own: new Map<string, number>(),
     workerId,
   });
 
@@ -57,7 +59,7 @@ describe('claims of one origin by two workers (PostgreSQL)', { skip: postgres ? 
     let claimedA!: () => void;
     const aClaimed = new Promise<void>((r) => (claimedA = r));
     const a = t.db.transaction(async (tx) => {
-      const c = await claimIn(tx, options('worker-a'));
+      const c = await claimDeliveries(tx, options('worker-a'));
       claimedA();
       await held; // A's transaction stays open: its leases are not committed yet
       return c.deliveries.length;
@@ -68,16 +70,19 @@ describe('claims of one origin by two workers (PostgreSQL)', { skip: postgres ? 
       bDone = true;
       return c.deliveries.length;
     });
-    // B reaches the origin's lock and waits there (pg_stat_activity shows it waiting on an advisory lock).
-    for (;;) {
-      const w = await t.db.query<{ n: number }>(
-        `select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and wait_event = 'advisory'`,
-      );
-      if (w.rows[0]!.n > 0) break;
-      assert.equal(bDone, false, 'B finished while A held the lock');
-      await new Promise((r) => setTimeout(r, 10));
+    try {
+      // B reaches the origin's lock and waits there (pg_stat_activity shows it waiting on an advisory lock).
+      for (;;) {
+        const w = await t.db.query<{ n: number }>(
+          `select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and wait_event = 'advisory'`,
+        );
+        if (w.rows[0]!.n > 0) break;
+        assert.equal(bDone, false, 'B finished while A held the lock');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    } finally {
+      release(); // A commits (also when B did not wait: the test fails, and ends)
     }
-    release();
     assert.equal(await a, LIMIT);
     assert.equal(await b, 0, 'B counted A\'s leases: the origin was at its limit');
     const leased = await t.db.query<{ n: number }>(`select count(*)::int as n from deliveries where leased_by is not null`);

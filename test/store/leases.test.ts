@@ -60,7 +60,9 @@ for (const backend of testDatabases()) {
           limit: 10,
           scan: 100,
           skipOrigins: [],
-          allowance: () => 10,
+          initialLimit: 10,
+          ceiling: 10,
+          own: new Map(),
           workerId,
         })
       ).deliveries;

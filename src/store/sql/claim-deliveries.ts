@@ -1,28 +1,33 @@
-import type { Db, Queryable } from '../db.js';
+import type { Queryable } from '../db.js';
 import type { SharedLimitRow } from './destination-limits.js';
 
 /**
- * Claims due deliveries for one worker, in one transaction of two statements, with what
- * sending them needs.
+ * Claims due deliveries for one worker, in one call of herald_claim() (migration 010:
+ * one round trip, one transaction), with what sending them needs. Its three steps:
  *
  * 1. SCAN: the first due rows (`for update of d skip locked`: workers on one PostgreSQL
- *    never claim the same row and never wait for each other), then a transaction-level
- *    advisory lock on each of their destination origins, taken in sorted order (no
- *    deadlock between claimers), with each origin's shared limit (migration 008).
- * 2. TAKE: counts, per origin, the deliveries the other workers have in flight (leased
- *    by another, lease not run out) and takes at most limit - theirs - this worker's own
- *    of each origin's candidates. This statement starts after the locks are held, so its
- *    count sees every claim of those origins committed before: two workers together
- *    never exceed an origin's limit. (The worker counts its own in memory: a delivery it
- *    finished stays leased until its success is recorded, up to a batch later, and
- *    counting that against itself held a fast destination below its limit.)
+ *    never claim the same row and never wait for each other).
+ * 2. LOCK: a transaction-level advisory lock on each of their destination origins, taken
+ *    in sorted order (no deadlock between claimers).
+ * 3. TAKE, in a new snapshot taken after the locks: per origin, its shared limit
+ *    (migration 008; 0 while a Retry-After pauses it) minus the deliveries the other
+ *    workers have in flight (leased by another, lease not run out) minus this worker's
+ *    own; at most that many of the origin's candidates, in claim order. Its count sees
+ *    every claim of those origins committed before, so two workers together never exceed
+ *    an origin's limit. (The worker counts its own in memory: a delivery it finished
+ *    stays leased until its success is recorded, up to a batch later, and counting that
+ *    against itself held a fast destination below its limit.)
+ *
+ * As BEGIN, scan, take, COMMIT from the client, the claim cost PostgreSQL about 20 % of
+ * its drain rate (docs/performance.md); the function does the same in one call.
  *
  * - The claim is a lease: next_attempt_at moves to the lease's end and leased_by names
  *   the worker. If the worker dies, the row is due again when the lease runs out (or
  *   when the others see its heartbeat stop); recording checks leased_by and the attempt
  *   number, so a late result cannot clobber a newer claim.
  * - Fairness: origins the worker knows to be at their limit or paused are left out of
- *   the scan ($3), so a slow destination with a long backlog cannot fill every claim.
+ *   the scan (`skipOrigins`), so a slow destination with a long backlog cannot fill
+ *   every claim.
  * - Ordered subscriptions (migration 009): their deliveries are not in deliveries_due;
  *   the scan takes each one's head (its first pending delivery, found by a skip scan of
  *   deliveries_ordered_pending, one probe per such subscription) when it is due. A head
@@ -40,84 +45,7 @@ import type { SharedLimitRow } from './destination-limits.js';
  * destination_origin, and = any() for the update) a claim with 10,000 due rows sorted
  * them all: 35 ms on PGlite; after: see docs/performance.md.
  */
-const SCAN = `
-with recursive heads as (
-  (select subscription_id, id from deliveries
-    where state = 'pending' and ordered order by subscription_id, id limit 1)
-  union all
-  select n.subscription_id, n.id
-  from heads h
-  cross join lateral (
-    select subscription_id, id from deliveries
-     where state = 'pending' and ordered and subscription_id > h.subscription_id
-     order by subscription_id, id limit 1
-  ) n
-), unordered as (
-  select d.id, d.next_attempt_at, s.destination_origin as origin
-  from deliveries d
-  join subscriptions s on s.id = d.subscription_id
-  where d.state = 'pending' and not d.ordered
-    and d.next_attempt_at <= $1
-    and s.destination_origin <> all ($3::text[])
-  order by d.next_attempt_at, d.id
-  limit $2
-  for update of d skip locked
-), ordered as (
-  select d.id, d.next_attempt_at, s.destination_origin as origin
-  from deliveries d
-  join subscriptions s on s.id = d.subscription_id
-  where d.id in (select id from heads)
-    and d.state = 'pending' and d.ordered
-    and d.next_attempt_at <= $1
-    and s.destination_origin <> all ($3::text[])
-  order by d.next_attempt_at, d.id
-  limit $2
-  for update of d skip locked
-), candidates as (
-  select * from unordered union all select * from ordered
-), locked as (
-  -- Volatile, so evaluated after the sort: locks are taken in origin order.
-  select count(*) as n from (
-    select pg_advisory_xact_lock(hashtextextended(origin, 0)) from (select distinct origin from candidates order by origin) o
-  ) x
-)
-select c.id, c.origin, l.concurrency, l.slow_start, l.decreased_at, l.paused_until
-from candidates c
-cross join locked
-left join destination_limits l on l.origin = c.origin
-order by c.next_attempt_at, c.id`;
-
-const TAKE = `
-with fleet as (
-  select s.destination_origin as origin, count(*)::int as n
-  from deliveries d
-  join subscriptions s on s.id = d.subscription_id
-  where d.state = 'pending' and d.leased_by is not null and d.leased_by <> $8 and d.next_attempt_at > $1
-    and s.destination_origin = any ($2::text[])
-  group by s.destination_origin
-), candidates as (
-  select * from unnest($3::bigint[], $4::text[], $5::int[]) with ordinality as c(id, origin, lim, ord)
-), ranked as (
-  select c.id, c.ord, c.lim, coalesce(f.n, 0) as busy,
-         row_number() over (partition by c.origin order by c.ord) as rn
-  from candidates c
-  left join fleet f on f.origin = c.origin
-), chosen as (
-  select id from ranked where rn + busy <= lim order by ord limit $6
-), claimed as (
-  update deliveries d
-     set next_attempt_at = $7, leased_by = $8, attempts = d.attempts + 1
-   where d.id = any (array(select id from chosen))
-  returning d.id, d.attempts, d.event_id, d.subscription_id
-)
-select c.id, c.attempts,
-       e.organization_uuid, e.event_name, e.message_id, e.payload::text as payload, e.livemode, e.created_at,
-       s.id as subscription_id, s.uuid as subscription_uuid, s.destination, s.destination_origin, s.signing_key,
-       s.deleted_at is not null as subscription_deleted
-from claimed c
-join events e on e.id = c.event_id
-join subscriptions s on s.id = c.subscription_id
-order by c.id`;
+const SQL = 'select * from herald_claim($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)';
 
 /** A claimed delivery and everything its attempt needs. */
 export interface ClaimedDelivery {
@@ -142,17 +70,12 @@ export interface ClaimedDelivery {
   signing_key: string;
   /** The subscription was deleted after this delivery was fanned out: cancel, don't send. */
   subscription_deleted: boolean;
+  /** Of an ordered subscription: its successor is claimable once this one is recorded. */
+  ordered: boolean;
 }
 
-/** A due row the scan locked, with its origin's shared limit (no row: still at its start). */
-interface Candidate {
-  id: number;
-  origin: string;
-  concurrency: number | null;
-  slow_start: boolean | null;
-  decreased_at: Date | null;
-  paused_until: Date | null;
-}
+type Row = { kind: 'delivery' | 'origin'; scanned: number | null; concurrency: number | null } & ClaimedDelivery &
+  Omit<SharedLimitRow, 'origin' | 'concurrency' | 'slow_start'> & { slow_start: boolean | null };
 
 export interface ClaimOptions {
   now: Date;
@@ -163,51 +86,51 @@ export interface ClaimOptions {
   scan: number;
   /** Origins at their limit or paused, as far as the worker knows: not even scanned. */
   skipOrigins: string[];
-  /**
-   * How many more deliveries of a scanned origin this worker may take, given the other
-   * workers had none in flight: its limit (from its shared row, null when it has none)
-   * minus this worker's own in flight; 0 takes nothing (paused). The worker also learns
-   * the rows (delivery/destination-limits.ts).
-   */
-  allowance(origin: string, shared: SharedLimitRow | null): number;
+  /** The limit of an origin without a shared row, and the most any limit counts for. */
+  initialLimit: number;
+  ceiling: number;
+  /** This worker's own deliveries in flight, per origin. */
+  own: Map<string, number>;
   workerId: string;
 }
 
 export interface Claim {
   deliveries: ClaimedDelivery[];
-  /** How many due rows of each origin the scan found. */
-  scanned: Map<string, number>;
+  /** Each scanned origin: how many due rows the scan found, and its shared row (null: none, at its start). */
+  origins: { origin: string; scanned: number; shared: SharedLimitRow | null }[];
 }
 
-/** Claims in one transaction of its own. */
-export function claimDeliveries(db: Db, o: ClaimOptions): Promise<Claim> {
-  return db.transaction((tx) => claimIn(tx, o));
-}
-
-/** The claim's two statements, in the caller's transaction (the locks last until it ends). */
-export async function claimIn(tx: Queryable, o: ClaimOptions): Promise<Claim> {
-  const found = (await tx.query<Candidate>(SCAN, [o.now, o.scan, o.skipOrigins])).rows;
-  const scanned = new Map<string, number>();
-  if (found.length === 0) return { deliveries: [], scanned };
-  const limits = new Map<string, number>();
-  for (const c of found) {
-    scanned.set(c.origin, (scanned.get(c.origin) ?? 0) + 1);
-    if (limits.has(c.origin)) continue;
-    const shared: SharedLimitRow | null =
-      c.concurrency === null
-        ? null
-        : { origin: c.origin, concurrency: c.concurrency, slow_start: c.slow_start!, decreased_at: c.decreased_at, paused_until: c.paused_until };
-    limits.set(c.origin, o.allowance(c.origin, shared));
-  }
-  const r = await tx.query<ClaimedDelivery>(TAKE, [
+/** Claims in one call (one transaction of its own, or the caller's). */
+export async function claimDeliveries(q: Queryable, o: ClaimOptions): Promise<Claim> {
+  const r = await q.query<Row>(SQL, [
     o.now,
-    [...limits.keys()],
-    found.map((c) => c.id),
-    found.map((c) => c.origin),
-    found.map((c) => limits.get(c.origin)!),
+    o.scan,
+    o.skipOrigins,
     o.limit,
     o.leaseUntil,
     o.workerId,
+    o.initialLimit,
+    o.ceiling,
+    [...o.own.keys()],
+    [...o.own.values()],
   ]);
-  return { deliveries: r.rows, scanned };
+  const deliveries: ClaimedDelivery[] = [];
+  const origins: Claim['origins'] = [];
+  for (const row of r.rows) {
+    if (row.kind === 'delivery') {
+      const { kind: _k, scanned: _s, concurrency: _c, slow_start: _ss, decreased_at: _d, paused_until: _p, ...d } = row;
+      deliveries.push(d);
+    } else {
+      origins.push({
+        origin: row.destination_origin,
+        scanned: row.scanned!,
+        shared:
+          row.concurrency === null
+            ? null
+            : { origin: row.destination_origin, concurrency: row.concurrency, slow_start: row.slow_start!, decreased_at: row.decreased_at, paused_until: row.paused_until },
+      });
+    }
+  }
+  deliveries.sort((x, y) => x.id - y.id);
+  return { deliveries, origins };
 }
