@@ -1,93 +1,104 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { Db } from '../store/db.js';
-import {
-  failDelivery,
-  insertAttempt,
-  insertMail,
-  markExhaustedWarned,
-  markFailing,
-  scheduleRetry,
-} from '../store/sql/record-failure.js';
+import type { Db, Tx } from '../store/db.js';
+import { insertMail, markExhaustedWarned, markFailing, recordFailures, type FailureRecord } from '../store/sql/record-failure.js';
 import { retireSubscription } from '../store/subscriptions.js';
-import type { ClaimedDelivery } from '../store/sql/claim-deliveries.js';
 import type { Decision } from './decide.js';
 import { exhaustedMail, failingMail, goneMail, type FailureFacts } from './mails.js';
-import type { SendResult } from './send.js';
 
 /** NOTIFY channel that wakes mail senders. */
 export const MAIL_CHANNEL = 'herald_mails';
 
+/** A failed attempt as the worker hands it over: the record, and what `decide` said. */
+export interface FailedAttempt {
+  record: FailureRecord;
+  subscriptionId: number;
+  subscriptionUuid: string;
+  decision: Exclude<Decision, { kind: 'delivered' }>;
+  facts: FailureFacts;
+}
+
+/** What a batch changed, for the worker's log. */
 export interface FailureOutcome {
-  /** False when the lease was lost (another worker claimed the delivery meanwhile). */
-  recorded: boolean;
-  turnedFailing: boolean;
+  /** Deliveries moved (the others' leases were lost: another worker claimed them meanwhile). */
+  recorded: number;
+  turnedFailing: string[];
+  retired: { subscriptionUuid: string; reason: string }[];
   mails: number;
-  retired: boolean;
 }
 
 /**
- * Stage 3 (failures): in one transaction, logs the attempt, schedules the retry or gives
- * the delivery up, turns the subscription FAILING, queues the warning mail (once per
- * failing period) or the final one, and deletes the subscription when the schedule is
- * exhausted (HERALD_EXHAUSTED_SUBSCRIPTION=delete) or the destination answered 410.
+ * Stage 3 (failures), for a batch, in one transaction: logs every attempt and schedules
+ * each retry or gives the delivery up in one statement, then decides each touched
+ * subscription's health once (`subscriptionHealth`).
  */
-export async function recordFailure(
+export async function recordFailureBatch(
   deps: { db: Db; config: Pick<Config, 'exhaustedSubscription'>; log: Logger },
-  d: ClaimedDelivery,
-  attempt: { attemptId: string; startedAt: Date; result: Extract<SendResult, { ok: false }> },
-  decision: Exclude<Decision, { kind: 'delivered' }>,
+  batch: FailedAttempt[],
   workerId: string,
   now: Date,
 ): Promise<FailureOutcome> {
-  const { result } = attempt;
-  const error = `${result.errorClass}: ${result.message}`.slice(0, 1000);
-  const status = result.status ?? null;
   return deps.db.transaction(async (tx) => {
-    await insertAttempt(tx, {
-      deliveryId: d.id,
-      attemptId: attempt.attemptId,
-      startedAt: attempt.startedAt,
-      latencyMs: result.latencyMs,
-      outcome: 'failure',
-      statusCode: status,
-      errorClass: result.errorClass,
-      errorMessage: result.message.slice(0, 1000),
-      excerpt: result.excerpt ?? null,
-    });
-    const lease = { deliveryId: d.id, workerId, attempt: d.attempts };
-    const held =
-      decision.kind === 'retry'
-        ? await scheduleRetry(tx, lease, decision.at, status, error)
-        : await failDelivery(tx, lease, now, status, error);
-    if (!held) return { recorded: false, turnedFailing: false, mails: 0, retired: false };
-
-    const sub = await markFailing(tx, d.subscription_id, now);
-    if (!sub) return { recorded: true, turnedFailing: false, mails: 0, retired: false }; // deleted meanwhile
-    const facts: FailureFacts = { errorClass: result.errorClass, status, message: result.message, at: now };
-    const mails = [];
-    if (!sub.was_warned) mails.push(failingMail(sub, facts, decision.kind === 'retry' ? decision.at : null));
-    let retired = false;
-    if (decision.kind === 'give_up') {
-      if (decision.reason === 'gone') {
-        await retireSubscription(tx, d.subscription_id, now, 'the destination answered 410 Gone');
-        retired = true;
-        mails.push(goneMail(sub, now));
-      } else {
-        retired = deps.config.exhaustedSubscription === 'delete';
-        if (retired) await retireSubscription(tx, d.subscription_id, now, 'retry schedule exhausted');
-        // Kept subscriptions exhaust one delivery after another: one mail per failing period.
-        if (retired || !sub.exhausted_warned) {
-          mails.push(exhaustedMail(sub, facts, retired));
-          if (!retired) await markExhaustedWarned(tx, sub.id);
-        }
-      }
+    const moved = new Set((await recordFailures(tx, batch.map((f) => f.record), now, workerId)).map((r) => r.id));
+    const bySubscription = new Map<number, FailedAttempt[]>();
+    for (const f of batch) {
+      if (!moved.has(f.record.deliveryId)) continue;
+      const list = bySubscription.get(f.subscriptionId) ?? [];
+      list.push(f);
+      bySubscription.set(f.subscriptionId, list);
     }
-    for (const m of mails) {
-      await insertMail(tx, { ...m, createdAt: now });
-      deps.log.info({ kind: m.kind, to: m.to, subscriptionUuid: m.subscriptionUuid }, 'mail queued for the subscription contact');
+    const outcome: FailureOutcome = { recorded: moved.size, turnedFailing: [], retired: [], mails: 0 };
+    // In id order: two batches touching the same subscriptions lock them in one order.
+    for (const id of [...bySubscription.keys()].sort((a, b) => a - b)) {
+      await subscriptionHealth(tx, deps, id, bySubscription.get(id)!, now, outcome);
     }
-    if (mails.length > 0) tx.notifyOnCommit(MAIL_CHANNEL);
-    return { recorded: true, turnedFailing: sub.was_status === 'ACTIVE', mails: mails.length, retired };
+    return outcome;
   });
+}
+
+/**
+ * A subscription's health after failures, decided in one place: it turns FAILING (its
+ * failing period starts, or goes on); the warning mail goes once per failing period; a
+ * 410 Gone deletes it (with the gone mail); an exhausted schedule deletes it
+ * (HERALD_EXHAUSTED_SUBSCRIPTION=delete) or, kept, mails once per failing period. A
+ * success turns it ACTIVE again (store/sql/record-successes.ts).
+ */
+async function subscriptionHealth(
+  tx: Tx,
+  deps: { config: Pick<Config, 'exhaustedSubscription'>; log: Logger },
+  subscriptionId: number,
+  failures: FailedAttempt[],
+  now: Date,
+  outcome: FailureOutcome,
+): Promise<void> {
+  const sub = await markFailing(tx, subscriptionId, now);
+  if (!sub) return; // deleted meanwhile
+  if (sub.was_status === 'ACTIVE') outcome.turnedFailing.push(sub.uuid);
+  const first = failures[0]!;
+  const mails = [];
+  if (!sub.was_warned) mails.push(failingMail(sub, first.facts, first.decision.kind === 'retry' ? first.decision.at : null));
+  const gone = failures.find((f) => f.decision.kind === 'give_up' && f.decision.reason === 'gone');
+  const exhausted = failures.find((f) => f.decision.kind === 'give_up' && f.decision.reason === 'exhausted');
+  if (gone) {
+    await retireSubscription(tx, subscriptionId, now, 'the destination answered 410 Gone');
+    outcome.retired.push({ subscriptionUuid: sub.uuid, reason: 'gone' });
+    mails.push(goneMail(sub, now));
+  } else if (exhausted) {
+    const retired = deps.config.exhaustedSubscription === 'delete';
+    if (retired) {
+      await retireSubscription(tx, subscriptionId, now, 'retry schedule exhausted');
+      outcome.retired.push({ subscriptionUuid: sub.uuid, reason: 'exhausted' });
+    }
+    // Kept subscriptions exhaust one delivery after another: one mail per failing period.
+    if (retired || !sub.exhausted_warned) {
+      mails.push(exhaustedMail(sub, exhausted.facts, retired));
+      if (!retired) await markExhaustedWarned(tx, sub.id);
+    }
+  }
+  for (const m of mails) {
+    await insertMail(tx, { ...m, createdAt: now });
+    deps.log.info({ kind: m.kind, to: m.to, subscriptionUuid: m.subscriptionUuid }, 'mail queued for the subscription contact');
+  }
+  if (mails.length > 0) tx.notifyOnCommit(MAIL_CHANNEL);
+  outcome.mails += mails.length;
 }

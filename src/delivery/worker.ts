@@ -16,7 +16,8 @@ import { capacitySignal, DestinationLimits, type LimitChange } from './destinati
 import { startHeartbeat } from './heartbeat.js';
 import type { DeliveryMetrics } from './metrics.js';
 import { prepare } from './prepare.js';
-import { recordFailure } from './record.js';
+import { Batcher } from './batcher.js';
+import { recordFailureBatch, type FailedAttempt } from './record.js';
 import type { Sender } from './send.js';
 
 export interface WorkerDeps {
@@ -51,9 +52,9 @@ export interface Worker {
   stop(): Promise<void>;
 }
 
-// Successes are recorded in batches of up to this many, or after this long.
-const SUCCESS_BATCH = 200;
-const SUCCESS_FLUSH_MS = 10;
+// Results (successes, failures) are recorded in batches of up to this many, or after this long.
+const RECORD_BATCH = 200;
+const RECORD_FLUSH_MS = 10;
 const CLAIM_COALESCE_MS = 5;
 // How long (real time) an origin found at its limit across the fleet is left out of this
 // worker's scans before it looks again.
@@ -78,17 +79,13 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
   let inflight = 0;
   let stopping = false;
   let claiming = false;
-  const pendingSuccesses: SuccessRecord[] = [];
-  // Whether pendingSuccesses holds a delivery of an ordered subscription.
-  let orderedSucceeded = false;
-  let flushTimer: NodeJS.Timeout | undefined;
-  let flushing: Promise<void> = Promise.resolve();
   let idleWaiters: (() => void)[] = [];
 
-  const isIdle = () => inflight === 0 && pendingSuccesses.length === 0 && !claiming && claimTimer === undefined;
+  const isIdle = () =>
+    inflight === 0 && successes.waiting === 0 && failures.waiting === 0 && !claiming && claimTimer === undefined;
   const checkIdle = () => {
     if (!isIdle()) return;
-    void flushing.then(() => {
+    void Promise.all([successes.settled(), failures.settled()]).then(() => {
       if (!isIdle()) return;
       const waiters = idleWaiters;
       idleWaiters = [];
@@ -96,7 +93,15 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
     });
   };
 
-  async function record(batch: SuccessRecord[]): Promise<void> {
+  // Stage 3, record: successes and failures each in batches, one statement per batch.
+  // An ordered subscription's next message becomes its head once its head is recorded
+  // (delivered or given up): then claim again.
+  const afterRecord = (batch: { headMoves: boolean }[]) => {
+    if (batch.some((r) => r.headMoves) && !stopping) claimSoon();
+    checkIdle();
+  };
+
+  async function recordSuccessBatch(batch: SuccessRecord[]): Promise<void> {
     try {
       const r = await recordSuccesses(db, batch, clock.now(), id);
       metrics?.recovered.inc(r.recovered);
@@ -108,33 +113,34 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
       }
       // One bad row (or a deadlock victim) must not cost the whole batch: record one by one.
       log.warn({ err, count: batch.length }, 'recording a batch of successes failed; recording them one by one');
-      for (const one of batch) await record([one]);
+      for (const one of batch) await recordSuccessBatch([one]);
     }
   }
 
-  function flushSuccesses(): Promise<void> {
-    if (flushTimer) clearTimeout(flushTimer);
-    flushTimer = undefined;
-    if (pendingSuccesses.length === 0) return flushing;
-    const batch = pendingSuccesses.splice(0, pendingSuccesses.length);
-    const headsMove = orderedSucceeded;
-    orderedSucceeded = false;
-    flushing = flushing
-      .then(() => record(batch))
-      .finally(() => {
-        // An ordered subscription's next message is its head once this batch is recorded.
-        if (headsMove && !stopping) claimSoon();
-        checkIdle();
-      });
-    return flushing;
+  async function recordFailedBatch(batch: FailedAttempt[]): Promise<void> {
+    try {
+      const outcome = await recordFailureBatch({ db, config, log }, batch, id, clock.now());
+      for (const uuid of outcome.turnedFailing) log.warn({ subscriptionUuid: uuid }, 'subscription is FAILING');
+      for (const r of outcome.retired) log.warn({ subscriptionUuid: r.subscriptionUuid, reason: r.reason }, 'subscription deleted');
+    } catch (err) {
+      if (batch.length === 1) {
+        // Left leased: retried when the lease runs out (the attempt is not logged).
+        log.error({ err, delivery: batch[0]!.record.deliveryId }, 'recording a failed attempt failed; it is retried when its lease runs out');
+        return;
+      }
+      log.warn({ err, count: batch.length }, 'recording a batch of failures failed; recording them one by one');
+      for (const one of batch) await recordFailedBatch([one]);
+    }
   }
 
-  function queueSuccess(rec: SuccessRecord, ordered: boolean): void {
-    pendingSuccesses.push(rec);
-    if (ordered) orderedSucceeded = true;
-    if (pendingSuccesses.length >= SUCCESS_BATCH) void flushSuccesses();
-    else flushTimer ??= setTimeout(() => void flushSuccesses(), SUCCESS_FLUSH_MS);
-  }
+  type Recorded<T> = T & { headMoves: boolean };
+  const successes = new Batcher<Recorded<{ record: SuccessRecord }>>({
+    size: RECORD_BATCH,
+    delayMs: RECORD_FLUSH_MS,
+    flush: (batch) => recordSuccessBatch(batch.map((b) => b.record)),
+    flushed: afterRecord,
+  });
+  const failures = new Batcher<Recorded<FailedAttempt>>({ size: RECORD_BATCH, delayMs: RECORD_FLUSH_MS, flush: recordFailedBatch, flushed: afterRecord });
 
   async function attempt(d: ClaimedDelivery): Promise<void> {
     if (d.subscription_deleted) {
@@ -157,10 +163,13 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
     const change = limits.record(d.destination_origin, capacitySignal(result, now), startedAt.getTime(), now.getTime());
     if (change) void share(change);
     metrics?.attemptLatency.observe(result.latencyMs / 1000);
-    if (result.ok) {
-      metrics?.attempts.inc({ outcome: 'delivered' });
-      queueSuccess(
-        {
+    // Stage 2, decide: every answer, success or failure, goes through the one rule.
+    const decision = decide({ result, attemptsMade: d.attempts, schedule: config.retrySchedule, now, random: deps.random });
+    metrics?.attempts.inc({ outcome: decision.kind === 'delivered' ? 'delivered' : decision.kind === 'retry' ? 'retry' : decision.reason });
+    if (decision.kind === 'delivered') {
+      if (!result.ok) throw new Error('unreachable: only a 2xx delivers');
+      successes.add({
+        record: {
           deliveryId: d.id,
           attempt: d.attempts,
           status: result.status,
@@ -169,26 +178,31 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
           attemptId: req.attemptId,
           excerpt: result.excerpt,
         },
-        d.ordered,
-      );
+        headMoves: d.ordered,
+      });
       return;
     }
-    const decision = decide({ result, attemptsMade: d.attempts, schedule: config.retrySchedule, now, random: deps.random });
-    if (decision.kind === 'delivered') throw new Error('unreachable: a failed send cannot be delivered');
-    metrics?.attempts.inc({ outcome: decision.kind === 'retry' ? 'retry' : decision.reason });
-    const outcome = await recordFailure(
-      { db, config, log },
-      d,
-      { attemptId: req.attemptId, startedAt, result },
-      decision,
-      id,
-      now,
-    );
+    if (result.ok) throw new Error('unreachable: a 2xx is delivered');
     log.debug({ delivery: d.id, attempt: d.attempts, errorClass: result.errorClass, status: result.status, decision }, 'attempt failed');
-    // A delivery given up no longer holds back its ordered subscription's next one.
-    if (decision.kind === 'give_up' && !stopping) claimSoon();
-    if (outcome.turnedFailing) log.warn({ subscriptionUuid: d.subscription_uuid }, 'subscription is FAILING');
-    if (outcome.retired) log.warn({ subscriptionUuid: d.subscription_uuid, reason: decision.kind === 'give_up' ? decision.reason : '' }, 'subscription deleted');
+    failures.add({
+      headMoves: d.ordered && decision.kind === 'give_up',
+      record: {
+        deliveryId: d.id,
+        attempt: d.attempts,
+        attemptId: req.attemptId,
+        startedAt,
+        latencyMs: result.latencyMs,
+        statusCode: result.status ?? null,
+        errorClass: result.errorClass,
+        errorMessage: result.message,
+        excerpt: result.excerpt ?? null,
+        retryAt: decision.kind === 'retry' ? decision.at : null,
+      },
+      subscriptionId: d.subscription_id,
+      subscriptionUuid: d.subscription_uuid,
+      decision,
+      facts: { errorClass: result.errorClass, status: result.status ?? null, message: result.message, at: now },
+    });
   }
 
   /** Applies a move of an origin's limit to the shared row, and learns the row as it is after. */
@@ -362,10 +376,9 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
       if (recheckTimer) clearTimeout(recheckTimer);
       await unlisten();
       while (inflight > 0 || claiming) await new Promise((r) => setTimeout(r, 10));
-      await flushSuccesses();
-      await flushing;
+      await Promise.all([successes.flush(), failures.flush()]);
       // Last: until its deliveries are recorded, the others must not take it for dead.
-      await heartbeat?.stop({ clean: inflight === 0 && pendingSuccesses.length === 0 });
+      await heartbeat?.stop({ clean: inflight === 0 && successes.waiting === 0 && failures.waiting === 0 });
       log.info({ workerId: id }, 'delivery worker stopped');
     },
   };

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { claimDeliveries, type ClaimedDelivery } from '../../src/store/sql/claim-deliveries.js';
-import { failDelivery, scheduleRetry } from '../../src/store/sql/record-failure.js';
+import { recordFailures, type FailureRecord } from '../../src/store/sql/record-failure.js';
 import { recordSuccesses } from '../../src/store/sql/record-successes.js';
 import { testDatabases, type TestDb } from '../helpers/db.js';
 
@@ -110,16 +110,26 @@ for (const backend of testDatabases()) {
     it("A's late retry or give-up leaves B's claim as it is; B's retry counts", async () => {
       const { id, a, b } = await takenOver();
       const before = await stateOf(id);
-      const leaseA = { deliveryId: id, workerId: 'worker-a', attempt: a.attempts };
-      assert.equal(await scheduleRetry(t.db, leaseA, at(120), 503, 'answered 503'), false);
+      const failure = (attempt: number, status: number, retryAt: Date | null): FailureRecord => ({
+        deliveryId: id,
+        attempt,
+        attemptId: `attempt-${attempt}-${status}`,
+        startedAt: at(61),
+        latencyMs: 5,
+        statusCode: status,
+        errorClass: 'http_status',
+        errorMessage: `answered ${status}`,
+        excerpt: null,
+        retryAt,
+      });
+      assert.deepEqual(await recordFailures(t.db, [failure(a.attempts, 503, at(120))], at(62), 'worker-a'), []);
       assert.deepEqual(await stateOf(id), before);
-      assert.equal(await failDelivery(t.db, leaseA, at(62), 410, 'answered 410'), false);
+      assert.deepEqual(await recordFailures(t.db, [failure(a.attempts, 410, null)], at(62), 'worker-a'), []);
       assert.deepEqual(await stateOf(id), before);
       // The same worker id with an older attempt number (a claim it lost, then made again) is stale too.
-      const staleB = { deliveryId: id, workerId: 'worker-b', attempt: a.attempts };
-      assert.equal(await failDelivery(t.db, staleB, at(62), 410, 'answered 410'), false);
+      assert.deepEqual(await recordFailures(t.db, [failure(a.attempts, 410, null)], at(62), 'worker-b'), []);
       assert.deepEqual(await stateOf(id), before);
-      assert.equal(await scheduleRetry(t.db, { deliveryId: id, workerId: 'worker-b', attempt: b.attempts }, at(120), 503, 'answered 503'), true);
+      assert.equal((await recordFailures(t.db, [failure(b.attempts, 503, at(120))], at(62), 'worker-b')).length, 1);
       const after = await stateOf(id);
       assert.deepEqual([after.state, after.leased_by, after.last_status], ['pending', null, 503]);
     });

@@ -2,77 +2,74 @@ import type { Queryable } from '../db.js';
 import { storableText, storableTextOrNull } from '../text.js';
 
 /**
- * The statements of a failed attempt, run by delivery/record.ts in one transaction.
- * Failures are rare next to successes, so they are recorded one at a time.
+ * The statements of failed attempts, run by delivery/health.ts in one transaction per
+ * batch: the attempts and the deliveries in one statement, then each subscription's health.
  */
 
-export interface AttemptRecord {
+/** One failed attempt, to record: its lease, what happened, and what comes next. */
+export interface FailureRecord {
   deliveryId: number;
+  /** The attempt number the claim gave: a result for an older claim of the row is ignored. */
+  attempt: number;
   attemptId: string;
   startedAt: Date;
   latencyMs: number;
-  outcome: 'success' | 'failure';
   statusCode: number | null;
-  errorClass: string | null;
-  errorMessage: string | null;
+  errorClass: string;
+  errorMessage: string;
   excerpt: string | null;
+  /** The next attempt; null gives the delivery up (schedule exhausted, or 410 Gone). */
+  retryAt: Date | null;
 }
 
-export async function insertAttempt(q: Queryable, a: AttemptRecord): Promise<void> {
-  await q.query(
-    `insert into attempts (delivery_id, attempt_id, started_at, latency_ms, outcome, status_code, error_class, error_message, response_excerpt)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-    [
-      a.deliveryId,
-      a.attemptId,
-      a.startedAt,
-      Math.round(a.latencyMs),
-      a.outcome,
-      a.statusCode,
-      a.errorClass,
-      storableTextOrNull(a.errorMessage),
-      storableTextOrNull(a.excerpt),
-    ],
-  );
-}
+/**
+ * Records a batch of failed attempts in one statement: every attempt is logged, and each
+ * delivery this worker still holds (its lease, for this attempt) is scheduled for its
+ * retry or given up. Returns the deliveries that moved, with their subscription: the
+ * subscriptions' health follows from those (delivery/health.ts).
+ */
+const FAILURES = `
+with x as (
+  select * from unnest($1::bigint[], $2::int[], $3::text[], $4::timestamptz[], $5::int[], $6::int[], $7::text[], $8::text[],
+                       $9::text[], $10::timestamptz[], $11::text[])
+    as x(id, attempt, attempt_id, started_at, latency_ms, status, error_class, error_message, excerpt, retry_at, last_error)
+), moved as (
+  update deliveries d
+     set state = case when x.retry_at is null then 'failed' else 'pending' end,
+         next_attempt_at = coalesce(x.retry_at, d.next_attempt_at),
+         finished_at = case when x.retry_at is null then $12::timestamptz end,
+         leased_by = null, last_status = x.status, last_error = x.last_error
+    from x
+   where d.id = x.id and d.state = 'pending' and d.leased_by = $13 and d.attempts = x.attempt
+  returning d.id, d.subscription_id
+), logged as (
+  insert into attempts (delivery_id, attempt_id, started_at, latency_ms, outcome, status_code, error_class, error_message, response_excerpt)
+  select id, attempt_id, started_at, latency_ms, 'failure', status, error_class, error_message, excerpt from x
+)
+select id, subscription_id from moved`;
 
-/** A worker's claim of a delivery: who, and which attempt. A result counts only while it still holds. */
-export interface Lease {
-  deliveryId: number;
-  workerId: string;
-  attempt: number;
-}
-
-/** Schedules the next attempt, if this worker still holds the lease. */
-export async function scheduleRetry(
+export async function recordFailures(
   q: Queryable,
-  lease: Lease,
-  at: Date,
-  status: number | null,
-  error: string,
-): Promise<boolean> {
-  const r = await q.query(
-    `update deliveries set next_attempt_at = $3, leased_by = null, last_status = $4, last_error = $5
-      where id = $1 and state = 'pending' and leased_by = $2 and attempts = $6`,
-    [lease.deliveryId, lease.workerId, at, status, storableText(error), lease.attempt],
-  );
-  return r.rowCount > 0;
-}
-
-/** Gives a delivery up (schedule exhausted, or 410 Gone), if this worker still holds the lease. */
-export async function failDelivery(
-  q: Queryable,
-  lease: Lease,
-  at: Date,
-  status: number | null,
-  error: string,
-): Promise<boolean> {
-  const r = await q.query(
-    `update deliveries set state = 'failed', finished_at = $3, leased_by = null, last_status = $4, last_error = $5
-      where id = $1 and state = 'pending' and leased_by = $2 and attempts = $6`,
-    [lease.deliveryId, lease.workerId, at, status, storableText(error), lease.attempt],
-  );
-  return r.rowCount > 0;
+  batch: FailureRecord[],
+  now: Date,
+  workerId: string,
+): Promise<{ id: number; subscription_id: number }[]> {
+  const r = await q.query<{ id: number; subscription_id: number }>(FAILURES, [
+    batch.map((f) => f.deliveryId),
+    batch.map((f) => f.attempt),
+    batch.map((f) => f.attemptId),
+    batch.map((f) => f.startedAt),
+    batch.map((f) => Math.round(f.latencyMs)),
+    batch.map((f) => f.statusCode),
+    batch.map((f) => f.errorClass),
+    batch.map((f) => storableText(f.errorMessage.slice(0, 1000))),
+    batch.map((f) => storableTextOrNull(f.excerpt)),
+    batch.map((f) => f.retryAt),
+    batch.map((f) => storableText(`${f.errorClass}: ${f.errorMessage}`.slice(0, 1000))),
+    now,
+    workerId,
+  ]);
+  return r.rows;
 }
 
 export interface FailingSubscription {
