@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { INITIAL_DESTINATION_LIMIT } from '../domain/destination-capacity.js';
 import { WAKE_CHANNEL } from '../domain/outbox.js';
-import type { SecretBox } from '../domain/sealed-secrets.js';
+import { SecretCorruptError, SecretUnavailableError, type SecretBox } from '../domain/sealed-secrets.js';
 import type { Logger } from '../logger.js';
 import type { Db } from '../store/db.js';
 import { claimDeliveries, type ClaimedDelivery } from '../store/sql/claim-deliveries.js';
@@ -18,7 +18,7 @@ import type { DeliveryMetrics } from './metrics.js';
 import { prepare } from './prepare.js';
 import { Batcher } from './batcher.js';
 import { recordFailureBatch, type FailedAttempt } from './record.js';
-import type { Sender } from './send.js';
+import type { Sender, SendResult } from './send.js';
 
 export interface WorkerDeps {
   db: Db;
@@ -149,16 +149,20 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
       return;
     }
     const startedAt = clock.now();
-    let req;
+    let req: { url: string; body: string; headers: Record<string, string>; attemptId: string };
+    let result: SendResult;
     try {
       req = prepare(d, startedAt, deps.secrets);
+      result = await sender.send(req.url, req.body, req.headers);
     } catch (err) {
-      // Its signing key does not open (a key missing from HERALD_PREVIOUS_ENCRYPTION_KEYS):
-      // nothing is sent or recorded; the lease runs out and the delivery is tried again.
-      log.error({ err, subscription: d.subscription_uuid }, 'cannot prepare a delivery; left for its lease to run out');
-      return;
+      if (!(err instanceof SecretUnavailableError || err instanceof SecretCorruptError)) throw err;
+      // Its signing key does not open (an encryption key missing from
+      // HERALD_PREVIOUS_ENCRYPTION_KEYS): nothing is sent; a failure on the schedule, in
+      // the attempt log and the contact's mails, instead of a silent retry every lease.
+      log.error({ err, subscription: d.subscription_uuid }, 'cannot sign a delivery: its signing key does not open');
+      req = { url: d.destination, body: '', headers: {}, attemptId: randomUUID() };
+      result = { ok: false, errorClass: 'other', message: `not sent: ${err.message}`, latencyMs: 0 };
     }
-    const result = await sender.send(req.url, req.body, req.headers);
     const now = clock.now();
     const change = limits.record(d.destination_origin, capacitySignal(result, now), startedAt.getTime(), now.getTime());
     if (change) void share(change);

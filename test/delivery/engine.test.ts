@@ -1,13 +1,14 @@
 // The delivery engine end to end: real server + worker, a real receiver whose answers
 // switch mid-test, a real SMTP sink, and a manual clock to walk retry schedules.
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { v1 as uuidv1, version as uuidVersion } from 'uuid';
 import { ManualClock } from '../../src/clock.js';
 import type { Config } from '../../src/config.js';
 import { standardWebhooksSecret } from '../../src/delivery/sign.js';
+import { SecretBox } from '../../src/domain/sealed-secrets.js';
 import { ALL_SCOPES } from '../../src/domain/scopes.js';
 import { INVENTORY_EXAMPLES, PUSHER_EXAMPLES } from '../fixtures/spec-payloads.js';
 import { testDatabases, type TestDatabase } from '../helpers/db.js';
@@ -458,6 +459,27 @@ for (const backend of testDatabases()) {
         env = await setup(backend);
       });
       after(() => env.stop());
+
+      it('a signing key that does not open is a failure on the schedule, in the attempt log; nothing is sent', async () => {
+        const sub = await env.subscribe('sealed', ['InvoiceCreated']);
+        // Sealed under another encryption key (one this process was not given).
+        const other = new SecretBox(randomBytes(32)).seal('some-other-key', 'subscription-signing-key');
+        await env.h.db.query(`update subscriptions set signing_key = $1 where uuid = $2`, [other, sub.uuid]);
+        env.receiver.reset();
+        const { messageId } = (await (await env.publish('InvoiceCreated', { n: 1 })).json()) as { messageId: string };
+        await env.settle();
+        assert.equal(events(env.receiver).filter((r) => tagOf(r) === 'sealed').length, 0, 'nothing sent unsigned');
+        const log = (await (await asCredential(env.h, env.cred)('GET', `/organizations/self/subscriptions/${sub.uuid}/messages/${messageId}/attempts`)).json()) as {
+          message: { state: string; nextAttempt: string | null };
+          attempts: { outcome: string; errorClass: string; errorMessage: string }[];
+        };
+        assert.equal(log.message.state, 'pending');
+        assert.equal(Date.parse(log.message.nextAttempt!), env.clock.now().getTime() + 60_000, 'retried on the schedule, not every lease');
+        assert.equal(log.attempts.length, 1);
+        assert.equal(log.attempts[0]!.errorClass, 'other');
+        assert.match(log.attempts[0]!.errorMessage, /^not sent: .*HERALD_PREVIOUS_ENCRYPTION_KEYS/);
+        assert.equal((await asCredential(env.h, env.cred)('DELETE', `/organizations/self/subscriptions/${sub.uuid}`)).status, 204);
+      });
 
       it('an answer holding NUL bytes is recorded (as U+FFFD) and does not hold back other deliveries', async () => {
         const sub = await env.subscribe('nul', ['PaymentCreated']);
