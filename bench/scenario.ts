@@ -7,9 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
+import { CONCURRENCY, ORIGINS, PAYLOAD, now, originOf, quantile, rawLimit } from './common.js';
 import { systemClock } from '../src/clock.js';
 import { loadConfig } from '../src/config.js';
-import { pusherEnvelope, signRequest } from '../src/delivery/envelopes.js';
 import { makeLogger } from '../src/logger.js';
 import { pusherMessageId } from '../src/domain/ids.js';
 import { recordEvent } from '../src/domain/outbox.js';
@@ -23,10 +23,7 @@ import { makePostgresDb } from '../src/store/postgres-db.js';
 
 const [backend, portArg, pgUrl] = process.argv.slice(2);
 const port = Number(portArg);
-const ORIGINS = 16;
-const origin = (i: number) => `http://127.0.0.${(i % ORIGINS) + 1}:${port}`;
-const CONCURRENCY = 64;
-const PAYLOAD = { kind: 'bench', padding: 'x'.repeat(1000) }; // ~1 KiB of JSON
+const origin = (i: number) => originOf(port, i);
 const BENCH_ADMIN = `bench-admin-${randomBytes(16).toString('hex')}`;
 
 /** Receipts from the receiver process: webhook-id -> time received (ms, epoch). */
@@ -42,7 +39,6 @@ process.on('message', (m: { received?: [string, number][] }) => {
   }
 });
 const progress = (what: string) => console.error(`bench ${backend}: ${what}`);
-const now = () => performance.timeOrigin + performance.now();
 
 async function waitFor(ids: string[], timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -50,31 +46,6 @@ async function waitFor(ids: string[], timeoutMs: number): Promise<void> {
     if (Date.now() > end) throw new Error(`only ${ids.filter((id) => received.has(id)).length}/${ids.length} received`);
     await new Promise((r) => setTimeout(r, 10));
   }
-}
-
-const quantile = (xs: number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
-};
-
-/** (a) The raw limit: the same signed POSTs from a bare undici loop, same receiver, same concurrency. */
-async function rawLimit(seconds: number): Promise<number> {
-  const agent = new Agent({ connections: 8, keepAliveTimeout: 30_000 });
-  const key = newSigningKey();
-  let sent = 0;
-  const stopAt = now() + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async (_, w) => {
-      for (let i = w; now() < stopAt; i += CONCURRENCY) {
-        const env = pusherEnvelope({ organizationUuid: 'raw', eventName: 'PaymentCreated', messageId: `raw-${w}-${i}`, payload: PAYLOAD, timestamp: new Date() });
-        const res = await request(`${origin(i)}/hook`, { method: 'POST', body: env.body, headers: signRequest(env, key, new Date()), dispatcher: agent });
-        await res.body.text();
-        if (res.statusCode === 200) sent++;
-      }
-    }),
-  );
-  await agent.close();
-  return sent / seconds;
 }
 
 async function main() {
@@ -96,6 +67,8 @@ async function main() {
     pollIntervalMs: 1000,
     logLevel: 'warn',
     dbPoolSize: 20,
+    // Its health listener on a free port: a fixed 9091 collides with other Herald processes on the machine.
+    workerHealthPort: 0,
   });
   const log = makeLogger({ logLevel: 'warn', logFormat: 'json' });
   const ctx = { db, clock: systemClock, config, log, secrets: new SecretBox(config.encryptionKey!) };
@@ -114,7 +87,7 @@ async function main() {
   }
 
   progress('(a) raw limit');
-  const raw = await rawLimit(5);
+  const raw = await rawLimit(port, 5);
 
   let seq = 0;
   const publish = async (org: string) => {
