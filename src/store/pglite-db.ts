@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import type { Db, QueryResult, Tx } from './db.js';
 import { lockDataDir } from './data-dir-lock.js';
+import { initdbInChildProcess, PGLITE_SETTINGS } from './pglite-initdb.js';
 
 function wrap(q: PGlite | Transaction, onCommit: Set<string>): Tx {
   return {
@@ -25,7 +27,13 @@ export async function makePgliteDb(dataDir: string | null): Promise<Db> {
   const unlock = dataDir === null ? async () => {} : await lockDataDir(dataDir);
   let pg: PGlite;
   try {
-    pg = await PGlite.create(dataDir === null ? undefined : `${dataDir}/pglite`);
+    const dir = dataDir === null ? undefined : `${dataDir}/pglite`;
+    if (dir !== undefined && !existsSync(dir)) await initdbInChildProcess(dir);
+    pg = await PGlite.create(dir, {
+      // startParams replaces PGlite's defaults: keep them. Also applies to older data dirs.
+      startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS],
+      initDbStartParams: PGLITE_SETTINGS, // in-memory databases (tests)
+    });
   } catch (err) {
     await unlock().catch(() => {});
     throw err;
