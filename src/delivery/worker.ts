@@ -291,6 +291,7 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
         }
         const now = clock.now();
         const t = now.getTime();
+        const own = new Map(inflightByOrigin); // as the claim counts them
         const { deliveries: rows, origins } = await claimDeliveries(db, {
           now,
           leaseUntil: new Date(t + config.leaseSeconds * 1000),
@@ -299,18 +300,18 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
           skipOrigins: skipOrigins(t),
           initialLimit: limits.initialLimit,
           ceiling: limits.ceiling,
-          own: inflightByOrigin,
+          own,
           workerId: id,
         });
         const taken = new Map<string, number>();
         for (const d of rows) taken.set(d.destination_origin, (taken.get(d.destination_origin) ?? 0) + 1);
-        for (const { origin, scanned, shared } of origins) {
-          const limit = limits.learn(origin, shared, t);
-          // Due rows left behind with slots to spare, though this worker is below the
-          // origin's limit: the other workers hold the rest. Not scanned again for a
-          // moment (fairness to the other origins), then looked at again.
-          const mine = (inflightByOrigin.get(origin) ?? 0) + (taken.get(origin) ?? 0);
-          if (rows.length < free && scanned > (taken.get(origin) ?? 0) && mine < limit) {
+        for (const { origin, scanned, others, shared } of origins) {
+          limits.learn(origin, shared, t);
+          // Due rows left behind because the other workers hold the rest of the origin's
+          // limit: not scanned again for a moment (fairness to the other origins), then
+          // looked at again. (Not for rows this worker's own deliveries held back: those
+          // free up with its own completions.)
+          if (rows.length < free && others > 0 && scanned > (taken.get(origin) ?? 0)) {
             fleetSaturated.set(origin, performance.now() + FLEET_SATURATED_MS);
             recheckTimer ??= setTimeout(() => {
               recheckTimer = undefined;

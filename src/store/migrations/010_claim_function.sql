@@ -5,8 +5,8 @@
 -- a new snapshot, so the take still counts every claim committed before its locks.
 --
 -- Returns two kinds of rows: 'delivery' (a claimed delivery and what sending it needs)
--- and 'origin' (each scanned origin: how many due rows the scan found, and its shared
--- limit row, null columns when it has none).
+-- and 'origin' (each scanned origin: how many due rows the scan found, how many the other
+-- workers have in flight, and its shared limit row, null columns when it has none).
 create function herald_claim(
   p_now timestamptz,
   p_scan integer,
@@ -36,6 +36,7 @@ create function herald_claim(
   signing_key text,
   subscription_deleted boolean,
   scanned integer,
+  others integer,
   concurrency integer,
   slow_start boolean,
   decreased_at timestamptz,
@@ -113,7 +114,7 @@ begin
       and s.destination_origin in (select o.origin from origins o)
     group by s.destination_origin
   ), allowed as (
-    select o.origin, o.scanned, l.concurrency, l.slow_start, l.decreased_at, l.paused_until,
+    select o.origin, o.scanned, coalesce(f.n, 0) as others, l.concurrency, l.slow_start, l.decreased_at, l.paused_until,
            case when l.paused_until > p_now then 0 else least(coalesce(l.concurrency, p_initial), p_ceiling) end
              - coalesce(f.n, 0) - coalesce(own.n, 0) as room
     from origins o
@@ -135,7 +136,7 @@ begin
   select 'delivery'::text, c.id, c.attempts, c.ordered,
          e.organization_uuid, e.event_name, e.message_id, e.payload::text, e.livemode, e.created_at,
          s.id, s.uuid, s.destination, s.destination_origin, s.signing_key, s.deleted_at is not null,
-         null::integer, null::integer, null::boolean, null::timestamptz, null::timestamptz
+         null::integer, null::integer, null::integer, null::boolean, null::timestamptz, null::timestamptz
   from claimed c
   join events e on e.id = c.event_id
   join subscriptions s on s.id = c.subscription_id
@@ -143,7 +144,7 @@ begin
   select 'origin'::text, null::bigint, null::integer, null::boolean,
          null::uuid, null::text, null::text, null::text, null::boolean, null::timestamptz,
          null::bigint, null::uuid, null::text, a.origin, null::text, null::boolean,
-         a.scanned, a.concurrency, a.slow_start, a.decreased_at, a.paused_until
+         a.scanned, a.others, a.concurrency, a.slow_start, a.decreased_at, a.paused_until
   from allowed a;
 end;
 $$;

@@ -74,7 +74,7 @@ export interface ClaimedDelivery {
   ordered: boolean;
 }
 
-type Row = { kind: 'delivery' | 'origin'; scanned: number | null; concurrency: number | null } & ClaimedDelivery &
+type Row = { kind: 'delivery' | 'origin'; scanned: number | null; others: number | null; concurrency: number | null } & ClaimedDelivery &
   Omit<SharedLimitRow, 'origin' | 'concurrency' | 'slow_start'> & { slow_start: boolean | null };
 
 export interface ClaimOptions {
@@ -96,8 +96,11 @@ export interface ClaimOptions {
 
 export interface Claim {
   deliveries: ClaimedDelivery[];
-  /** Each scanned origin: how many due rows the scan found, and its shared row (null: none, at its start). */
-  origins: { origin: string; scanned: number; shared: SharedLimitRow | null }[];
+  /**
+   * Each scanned origin: how many due rows the scan found, how many deliveries the other
+   * workers have in flight to it, and its shared row (null: none, at its start).
+   */
+  origins: { origin: string; scanned: number; others: number; shared: SharedLimitRow | null }[];
 }
 
 /** Claims in one call (one transaction of its own, or the caller's). */
@@ -118,12 +121,13 @@ export async function claimDeliveries(q: Queryable, o: ClaimOptions): Promise<Cl
   const origins: Claim['origins'] = [];
   for (const row of r.rows) {
     if (row.kind === 'delivery') {
-      const { kind: _k, scanned: _s, concurrency: _c, slow_start: _ss, decreased_at: _d, paused_until: _p, ...d } = row;
+      const { kind: _k, scanned: _s, others: _o, concurrency: _c, slow_start: _ss, decreased_at: _d, paused_until: _p, ...d } = row;
       deliveries.push(d);
     } else {
       origins.push({
         origin: row.destination_origin,
         scanned: row.scanned!,
+        others: row.others!,
         shared:
           row.concurrency === null
             ? null
