@@ -81,8 +81,15 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
   let claiming = false;
   let idleWaiters: (() => void)[] = [];
 
+  // Idle: nothing in flight, to record, being claimed, or due and waiting for a look
+  // (a claim coming, or a recheck of an origin the other workers held).
   const isIdle = () =>
-    inflight === 0 && successes.waiting === 0 && failures.waiting === 0 && !claiming && claimTimer === undefined;
+    inflight === 0 &&
+    successes.waiting === 0 &&
+    failures.waiting === 0 &&
+    !claiming &&
+    claimTimer === undefined &&
+    recheckTimer === undefined;
   const checkIdle = () => {
     if (!isIdle()) return;
     void Promise.all([successes.settled(), failures.settled()]).then(() => {
