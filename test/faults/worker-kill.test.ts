@@ -14,7 +14,11 @@ import { startReceiver, type TestReceiver } from '../helpers/receiver.js';
 const ADMIN = 'crash-test-admin-token-0123456789';
 const processes: HeraldProcess[] = [];
 const cleanups: (() => Promise<void> | void)[] = [];
+// Set when the file ends (also after a timeout): publishers stop retrying, so a test cut
+// short fails and the file exits instead of retrying against a killed server forever.
+let ended = false;
 after(async () => {
+  ended = true;
   for (const p of processes) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
   for (const c of cleanups.reverse()) await c();
 });
@@ -67,6 +71,7 @@ async function publishAll(baseOf: () => string, org: string, count: number, conc
   let next = 0;
   const one = async (id: string) => {
     for (;;) {
+      if (ended) throw new Error(`publishing ${id}: the test ended first`);
       try {
         const res = await admin(baseOf(), `/admin/organizations/${org}/events`, {
           eventName: 'PaymentCreated',
@@ -104,7 +109,9 @@ async function waitUntil(cond: () => boolean, timeoutMs: number, what: string): 
   }
 }
 
-describe('crash safety', { timeout: 240_000 }, () => {
+// Safety nets for a stuck test, per test and generous (these take 6-35 s on an idle
+// machine): a busy machine is slower, never wrong.
+describe('crash safety', { timeout: 600_000 }, () => {
   it('embedded database: kill -9 during a 5,000-event load loses no acknowledged event', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'herald-crash-'));
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
