@@ -39,3 +39,12 @@ export async function rawLimit(port: number, seconds: number): Promise<number> {
   await agent.close();
   return sent / seconds;
 }
+
+/** Waits until the receiver reported every id in `received` (polled; `timeoutMs` is a safety net). */
+export async function waitForReceipts(received: Map<string, number>, ids: string[], timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (ids.some((id) => !received.has(id))) {
+    if (Date.now() > end) throw new Error(`only ${ids.filter((id) => received.has(id)).length}/${ids.length} received`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

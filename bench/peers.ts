@@ -15,7 +15,7 @@ import { Queue, Worker } from 'bullmq';
 import { Logger, run, runMigrations, type Runner } from 'graphile-worker';
 import pg from 'pg';
 import { Agent, request } from 'undici';
-import { CONCURRENCY, ORIGINS, PAYLOAD, now, originOf, quantile, rawLimit } from './common.js';
+import { CONCURRENCY, ORIGINS, PAYLOAD, now, originOf, quantile, rawLimit, waitForReceipts } from './common.js';
 import { pusherEnvelope, signRequest } from '../src/delivery/envelopes.js';
 import { newSigningKey } from '../src/domain/subscriptions.js';
 
@@ -33,13 +33,7 @@ process.on('message', (m: { received?: [string, number][] }) => {
 });
 const progress = (what: string) => console.error(`bench ${peer}: ${what}`);
 
-async function waitFor(ids: string[], timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (ids.some((id) => !received.has(id))) {
-    if (Date.now() > end) throw new Error(`only ${ids.filter((id) => received.has(id)).length}/${ids.length} received`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const waitFor = (ids: string[], timeoutMs: number) => waitForReceipts(received, ids, timeoutMs);
 
 /** One delivery: an event of one of 16 tenants, each with one subscription on its own origin. */
 interface Job {

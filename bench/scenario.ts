@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { CONCURRENCY, ORIGINS, PAYLOAD, now, originOf, quantile, rawLimit } from './common.js';
+import { CONCURRENCY, ORIGINS, PAYLOAD, now, originOf, quantile, rawLimit, waitForReceipts } from './common.js';
 import { systemClock } from '../src/clock.js';
 import { loadConfig } from '../src/config.js';
 import { makeLogger } from '../src/logger.js';
@@ -40,13 +40,7 @@ process.on('message', (m: { received?: [string, number][] }) => {
 });
 const progress = (what: string) => console.error(`bench ${backend}: ${what}`);
 
-async function waitFor(ids: string[], timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (ids.some((id) => !received.has(id))) {
-    if (Date.now() > end) throw new Error(`only ${ids.filter((id) => received.has(id)).length}/${ids.length} received`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const waitFor = (ids: string[], timeoutMs: number) => waitForReceipts(received, ids, timeoutMs);
 
 async function main() {
   let db: Db;

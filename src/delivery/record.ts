@@ -13,18 +13,14 @@ export const MAIL_CHANNEL = 'herald_mails';
 export interface FailedAttempt {
   record: FailureRecord;
   subscriptionId: number;
-  subscriptionUuid: string;
   decision: Exclude<Decision, { kind: 'delivered' }>;
   facts: FailureFacts;
 }
 
 /** What a batch changed, for the worker's log. */
 export interface FailureOutcome {
-  /** Deliveries moved (the others' leases were lost: another worker claimed them meanwhile). */
-  recorded: number;
   turnedFailing: string[];
   retired: { subscriptionUuid: string; reason: string }[];
-  mails: number;
 }
 
 /**
@@ -47,7 +43,7 @@ export async function recordFailureBatch(
       list.push(f);
       bySubscription.set(f.subscriptionId, list);
     }
-    const outcome: FailureOutcome = { recorded: moved.size, turnedFailing: [], retired: [], mails: 0 };
+    const outcome: FailureOutcome = { turnedFailing: [], retired: [] };
     // In id order: two batches touching the same subscriptions lock them in one order.
     for (const id of [...bySubscription.keys()].sort((a, b) => a - b)) {
       await subscriptionHealth(tx, deps, id, bySubscription.get(id)!, now, outcome);
@@ -100,5 +96,4 @@ async function subscriptionHealth(
     deps.log.info({ kind: m.kind, to: m.to, subscriptionUuid: m.subscriptionUuid }, 'mail queued for the subscription contact');
   }
   if (mails.length > 0) tx.notifyOnCommit(MAIL_CHANNEL);
-  outcome.mails += mails.length;
 }

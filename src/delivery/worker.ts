@@ -210,7 +210,6 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
         retryAt: decision.kind === 'retry' ? decision.at : null,
       },
       subscriptionId: d.subscription_id,
-      subscriptionUuid: d.subscription_uuid,
       decision,
       facts: { errorClass: result.errorClass, status: result.status ?? null, message: result.message, at: now },
     });

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { claimDeliveries } from '../../src/store/sql/claim-deliveries.js';
 import { testDatabases, type TestDb } from '../helpers/db.js';
+import { seedDueDelivery, seedSubscription } from '../helpers/store-contents.js';
 
 const postgres = testDatabases().find((b) => b.name === 'postgres');
 const ORG = '0f60dbc0-fab5-11e7-b884-62da5a369555';
@@ -17,26 +18,8 @@ describe('claims of one origin by two workers (PostgreSQL)', { skip: postgres ? 
   let t: TestDb;
   before(async () => {
     t = await postgres!.open();
-    await t.db.query(`insert into organizations (uuid, object_id, name, created_at, updated_at) values ($1, 'aaaaaaaaaaaaaaaaaaaaaaaa', 'o', $2, $2)`, [ORG, T0]);
-    await t.db.query(
-      `insert into subscriptions (uuid, organization_uuid, transport_name, event_names, destination, contact_email, status,
-                                  signing_key, created_by, livemode, created_at, updated_at)
-       values ('f02f80f8-8f35-11eb-8dcd-0242ac130003', $1, 'WEBHOOK', '{}', 'https://hooks.example.com/x', 'a@b.se', 'ACTIVE',
-               'key', 'api_key:x', true, $2, $2)`,
-      [ORG, T0],
-    );
-    for (let i = 0; i < 20; i++) {
-      const e = await t.db.query<{ id: number }>(
-        `insert into events (organization_uuid, event_name, message_id, payload, livemode, created_at)
-         values ($1, 'PaymentCreated', gen_random_uuid()::text, '{}', true, $2) returning id`,
-        [ORG, T0],
-      );
-      await t.db.query(
-        `insert into deliveries (event_id, subscription_id, state, next_attempt_at, created_at)
-         select $1, id, 'pending', $2, $2 from subscriptions`,
-        [e.rows[0]!.id, T0],
-      );
-    }
+    await seedSubscription(t.db, ORG, T0);
+    for (let i = 0; i < 20; i++) await seedDueDelivery(t.db, ORG, T0);
   });
   after(() => t?.dispose());
 

@@ -8,6 +8,7 @@ import { claimDeliveries, type ClaimedDelivery } from '../../src/store/sql/claim
 import { recordFailures, type FailureRecord } from '../../src/store/sql/record-failure.js';
 import { recordSuccesses } from '../../src/store/sql/record-successes.js';
 import { testDatabases, type TestDb } from '../helpers/db.js';
+import { seedDueDelivery, seedSubscription } from '../helpers/store-contents.js';
 
 const ORG = '0f60dbc0-fab5-11e7-b884-62da5a369555';
 const T0 = new Date('2026-01-01T00:00:00Z');
@@ -26,31 +27,11 @@ for (const backend of testDatabases()) {
     let t: TestDb;
     before(async () => {
       t = await backend.open();
-      await t.db.query(`insert into organizations (uuid, object_id, name, created_at, updated_at) values ($1, 'aaaaaaaaaaaaaaaaaaaaaaaa', 'o', $2, $2)`, [ORG, T0]);
-      await t.db.query(
-        `insert into subscriptions (uuid, organization_uuid, transport_name, event_names, destination, contact_email, status,
-                                    signing_key, created_by, livemode, created_at, updated_at)
-         values ('f02f80f8-8f35-11eb-8dcd-0242ac130003', $1, 'WEBHOOK', '{}', 'https://hooks.example.com/x', 'a@b.se', 'ACTIVE',
-                 'key', 'api_key:x', true, $2, $2)`,
-        [ORG, T0],
-      );
+      await seedSubscription(t.db, ORG, T0);
     });
     after(() => t.dispose());
 
-    /** A new due delivery; returns its id. */
-    async function newDelivery(): Promise<number> {
-      const e = await t.db.query<{ id: number }>(
-        `insert into events (organization_uuid, event_name, message_id, payload, livemode, created_at)
-         values ($1, 'PaymentCreated', gen_random_uuid()::text, '{}', true, $2) returning id`,
-        [ORG, T0],
-      );
-      const d = await t.db.query<{ id: number }>(
-        `insert into deliveries (event_id, subscription_id, state, next_attempt_at, created_at)
-         select $1, id, 'pending', $2, $2 from subscriptions limit 1 returning id`,
-        [e.rows[0]!.id, T0],
-      );
-      return d.rows[0]!.id;
-    }
+    const newDelivery = () => seedDueDelivery(t.db, ORG, T0);
 
     const claim = async (workerId: string, nowSeconds: number, leaseSeconds = 60): Promise<ClaimedDelivery[]> =>
       (
