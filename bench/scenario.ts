@@ -1,7 +1,10 @@
 // One backend's benchmark run, in its own process (so peak RSS is this backend's):
 //   tsx bench/scenario.ts pglite|postgres <receiverPort> [postgresUrl]
 // Prints one JSON line of results. Run through `npm run bench` (bench/run.ts).
+// (With `worker` as its first argument it is the worker that row (h) kills: see below.)
+import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { SecretBox } from '../src/domain/sealed-secrets.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,6 +45,32 @@ const progress = (what: string) => console.error(`bench ${backend}: ${what}`);
 
 const waitFor = (ids: string[], timeoutMs: number) => waitForReceipts(received, ids, timeoutMs);
 
+/** The benchmark's configuration; row (h)'s child worker uses the same, with the same encryption key. */
+function benchConfig(encryptionKey: Buffer) {
+  return loadConfig({}, {
+    encryptionKey,
+    allowInsecureDestinations: true,
+    workerConcurrency: CONCURRENCY,
+    pollIntervalMs: 1000,
+    logLevel: 'warn',
+    dbPoolSize: 20,
+    // Its health listener on a free port: a fixed 9091 collides with other Herald processes on the machine.
+    workerHealthPort: 0,
+  });
+}
+
+/**
+ * Row (h)'s second worker: a Herald worker process on the same PostgreSQL, which tells
+ * its parent its worker id and then works until it is killed.
+ */
+async function workerChild(url: string): Promise<void> {
+  const db = await makePostgresDb(url, { poolSize: 20 });
+  const config = benchConfig(Buffer.from(process.env.HERALD_BENCH_KEY!, 'hex'));
+  const log = makeLogger({ logLevel: 'warn', logFormat: 'json' });
+  const herald = await startHerald({ config, roles: { api: false, worker: true }, log, db });
+  process.send!({ workerId: herald.worker!.id });
+}
+
 async function main() {
   let db: Db;
   let cleanup: () => Promise<void>;
@@ -54,16 +83,8 @@ async function main() {
     cleanup = async () => {};
   }
   await migrate(db);
-  const config = loadConfig({}, {
-    encryptionKey: randomBytes(32),
-    allowInsecureDestinations: true,
-    workerConcurrency: CONCURRENCY,
-    pollIntervalMs: 1000,
-    logLevel: 'warn',
-    dbPoolSize: 20,
-    // Its health listener on a free port: a fixed 9091 collides with other Herald processes on the machine.
-    workerHealthPort: 0,
-  });
+  const encryptionKey = randomBytes(32);
+  const config = benchConfig(encryptionKey);
   const log = makeLogger({ logLevel: 'warn', logFormat: 'json' });
   const ctx = { db, clock: systemClock, config, log, secrets: new SecretBox(config.encryptionKey!) };
 
@@ -92,14 +113,42 @@ async function main() {
     return { id: r.messageId, at: now() };
   };
 
-  // (b2) The engine alone: a backlog of accepted events, delivered by a worker started after.
-  progress('(b2) backlog drain');
-  const backlog: string[] = [];
-  for (let i = 0; i < 10_000; i++) backlog.push((await publish(orgs[i % ORIGINS]!)).id);
-  const d0 = now();
-  const herald = await startHerald({ config, roles: { api: false, worker: true }, log, db });
-  await waitFor(backlog, 300_000);
-  const drain = backlog.length / ((Math.max(...backlog.map((id) => received.get(id)!)) - d0) / 1000);
+  /**
+   * A backlog of `count` accepted events over the 16 organizations, 500 to a transaction
+   * (how they were accepted does not matter to a drain; one transaction each made the
+   * 50,000 backlog cost a minute).
+   */
+  const acceptBacklog = async (count: number, tag: string): Promise<string[]> => {
+    const ids: string[] = [];
+    for (let i = 0; i < count; i += 500) {
+      await db.transaction(async (tx) => {
+        for (let k = i; k < Math.min(count, i + 500); k++) {
+          const r = await recordEvent(tx, systemClock, { organizationUuid: orgs[k % ORIGINS]!, eventName: 'PaymentCreated', payload: PAYLOAD, livemode: true, messageId: `${tag}-${k}` });
+          ids.push(r.messageId);
+        }
+      });
+    }
+    return ids;
+  };
+  const startWorkerProcess = () => startHerald({ config, roles: { api: false, worker: true }, log, db });
+  /** (b2) The engine alone: a backlog of accepted events, delivered by a worker started after; deliveries/s. */
+  const drainRate = async (count: number): Promise<number> => {
+    progress(`(b2) drain of ${count}`);
+    const backlog = await acceptBacklog(count, `drain${count}`);
+    const d0 = now();
+    const worker = await startWorkerProcess();
+    await waitFor(backlog, 600_000);
+    const last = backlog.reduce((m, id) => Math.max(m, received.get(id)!), 0);
+    const rate = backlog.length / ((last - d0) / 1000);
+    await worker.close();
+    return rate;
+  };
+  // Smallest first: each drain leaves its delivered rows behind, so the larger ones also
+  // run beside more history.
+  const drainSmall = await drainRate(5_000);
+  const drain = await drainRate(20_000);
+  const drainLarge = await drainRate(50_000);
+  const herald = await startWorkerProcess();
 
   progress('(b) sustained');
   // (b) Sustained: N events from 16 concurrent producers, first accept to last receipt.
@@ -188,7 +237,51 @@ async function main() {
   await httpAgent.close();
   await api.close();
 
+  async function killRecovery(): Promise<number> {
+    progress('(h) SIGKILL recovery');
+    const ids = await acceptBacklog(10_000, 'h');
+    const child = fork(fileURLToPath(import.meta.url), ['worker', '0', pgUrl!], {
+      execArgv: ['--import', 'tsx'],
+      env: { ...process.env, HERALD_BENCH_KEY: encryptionKey.toString('hex') },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const exited = new Promise((r) => child.on('exit', r));
+    const childId = await new Promise<string>((resolve, reject) => {
+      child.on('message', (m: { workerId?: string }) => m.workerId && resolve(m.workerId));
+      child.on('exit', (code) => reject(new Error(`the worker to kill exited first (${code})`)));
+    });
+    const receivedOf = () => ids.filter((id) => received.has(id)).length;
+    while (receivedOf() < 1_000) await new Promise((r) => setTimeout(r, 5));
+    const survivor = await startWorkerProcess();
+    while (receivedOf() < 3_000) await new Promise((r) => setTimeout(r, 5));
+    child.kill('SIGKILL');
+    const killedAt = now();
+    await exited;
+    const held = (await db.query<{ id: string }>(`select id from deliveries where leased_by = $1 and state = 'pending'`, [childId])).rows.map((r) => r.id);
+    if (held.length === 0) throw new Error('(h): the killed worker held no deliveries; kill earlier');
+    for (;;) {
+      const left = await db.query<{ n: number }>(`select count(*)::int as n from deliveries where id = any($1::bigint[]) and state <> 'delivered'`, [held]);
+      if (left.rows[0]!.n === 0) break;
+      if (now() - killedAt > 300_000) throw new Error(`(h): ${left.rows[0]!.n} of the killed worker's deliveries still not delivered`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const seconds = (now() - killedAt) / 1000;
+    progress(`(h) the killed worker held ${held.length} deliveries, all delivered ${seconds.toFixed(2)} s after the kill`);
+    await waitFor(ids, 300_000); // and nothing was lost
+    await survivor.close();
+    return seconds;
+  }
+
   await herald.close();
+
+  // (h) PostgreSQL: a worker process is SIGKILLed while it and this process's worker drain
+  // a backlog together; seconds from the kill until every delivery it held is delivered
+  // by the survivor (its heartbeat stops; the others release its deliveries after three
+  // missed beats instead of at its leases' end). PGlite serves one process: a killed
+  // Herald releases its leases when it starts again, so the row does not apply.
+  let recoverySeconds: number | null = null;
+  if (backend === 'postgres') recoverySeconds = await killRecovery();
+
   const peakRssMiB = process.resourceUsage().maxRSS / 1024;
   await db.close();
   await cleanup();
@@ -202,6 +295,9 @@ async function main() {
       p50: quantile(latencies, 0.5),
       p99: quantile(latencies, 0.99),
       fanOutSeconds,
+      recoverySeconds,
+      drainSmall,
+      drainLarge,
       httpAccepted,
       httpDelivered,
       httpEvents: G,
@@ -212,7 +308,7 @@ async function main() {
   process.exit(0);
 }
 
-main().catch((err: unknown) => {
+(backend === 'worker' ? workerChild(pgUrl!) : main()).catch((err: unknown) => {
   console.error(err);
   process.exit(1);
 });
