@@ -134,6 +134,7 @@ async function claimOnce(db: Db): Promise<number> {
         ceiling: 32,
         own: new Map(),
         workerId: 'bench',
+        aliveSeconds: 6,
       });
       ms = performance.now() - t;
       if (rows.length === 0) throw new Error('nothing to claim');

@@ -9,14 +9,15 @@ import type { Logger } from '../logger.js';
 import type { Db } from '../store/db.js';
 import { claimDeliveries, type ClaimedDelivery } from '../store/sql/claim-deliveries.js';
 import { recordSuccesses, type SuccessRecord } from '../store/sql/record-successes.js';
-import { cancelLeased, releaseLeases } from '../store/sql/leases.js';
+import { cancelLeased, releaseLeases, returnUnstarted } from '../store/sql/leases.js';
 import { growLimit, shrinkLimit } from '../store/sql/destination-limits.js';
 import { decide } from './decide.js';
 import { capacitySignal, DestinationLimits, type LimitChange } from './destination-limits.js';
-import { startHeartbeat } from './heartbeat.js';
+import { DEAD_AFTER_BEATS, startHeartbeat } from './heartbeat.js';
 import type { DeliveryMetrics } from './metrics.js';
 import { prepare } from './prepare.js';
 import { Batcher } from './batcher.js';
+import { LocalQueue, verdict } from './local-queue.js';
 import { recordFailureBatch, type FailedAttempt } from './record.js';
 import type { Sender, SendResult } from './send.js';
 
@@ -26,6 +27,7 @@ export interface WorkerDeps {
   config: Pick<
     Config,
     | 'workerConcurrency'
+    | 'deliveryTimeoutMs'
     | 'perDestinationConcurrency'
     | 'leaseSeconds'
     | 'pollIntervalMs'
@@ -59,17 +61,34 @@ const CLAIM_COALESCE_MS = 5;
 // How long (real time) an origin found at its limit across the fleet is left out of this
 // worker's scans before it looks again.
 const FLEET_SATURATED_MS = 100;
+// A queued delivery starts only if this much more than an attempt's timeout is left of
+// its lease; otherwise it is handed back (it could outlive its lease mid-send).
+const LEASE_MARGIN_MS = 1_000;
 
 /**
- * The delivery worker: claim -> prepare -> send -> decide -> record, for as many
- * deliveries at once as HERALD_WORKER_CONCURRENCY allows and at most
- * HERALD_PER_DESTINATION_CONCURRENCY per destination origin. New work wakes it at once
- * (NOTIFY on commit); a slow poll finds retries that came due and expired leases.
+ * The delivery worker: claim -> queue -> prepare -> send -> decide -> record, for as many
+ * deliveries at once as HERALD_WORKER_CONCURRENCY allows and at most each destination
+ * origin's learned limit. Claims prefetch: up to as many deliveries again as the worker
+ * sends at once wait in a local queue, so a freed slot starts the next one without a
+ * round trip and claims are fewer and larger. New work wakes it at once (NOTIFY on
+ * commit); a slow poll finds retries that came due and expired leases.
  */
 export async function startWorker(deps: WorkerDeps): Promise<Worker> {
   const { db, clock, config, log, sender, metrics } = deps;
   const id = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const inflightByOrigin = new Map<string, number>();
+  // Stage 1b: claimed ahead of free slots (as many again as the worker sends at once);
+  // claims refill it when it runs below half. Only while this worker is alone (as its last
+  // claim saw the heartbeats): in a fleet, deliveries queued here would hold destination
+  // limit that a worker with free slots could use, and the workers' claims overlap anyway.
+  const queue = new LocalQueue<ClaimedDelivery>();
+  const fullPrefetch = config.workerConcurrency;
+  let prefetch = 0; // until a claim has seen whether other workers are alive
+  const lowWater = Math.ceil(fullPrefetch / 2);
+  // Deliveries handed back from the queue, being recorded as unstarted.
+  let returning = 0;
+  /** An origin's deliveries this worker holds: in flight or queued (the claim counts both). */
+  const held = (origin: string) => (inflightByOrigin.get(origin) ?? 0) + queue.queuedFor(origin);
   // Each origin's limit, learned from its answers; it starts where the fixed limit was.
   const limits = new DestinationLimits({
     initial: Math.min(INITIAL_DESTINATION_LIMIT, config.perDestinationConcurrency),
@@ -85,6 +104,8 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
   // (a claim coming, or a recheck of an origin the other workers held).
   const isIdle = () =>
     inflight === 0 &&
+    queue.length === 0 &&
+    returning === 0 &&
     successes.waiting === 0 &&
     failures.waiting === 0 &&
     !claiming &&
@@ -250,10 +271,48 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
         const n = (inflightByOrigin.get(origin) ?? 1) - 1;
         if (n === 0) inflightByOrigin.delete(origin);
         else inflightByOrigin.set(origin, n);
-        // A freed slot: claim more if the last claim suggested there may be more.
-        if (maybeMore) claimSoon();
+        // A freed slot: the next queued delivery starts; claim more when the queue runs
+        // low (or cannot fill the slot) and the last claim suggested there may be more.
+        pump();
+        if (maybeMore && (queue.length < lowWater || inflight < config.workerConcurrency)) claimSoon();
         checkIdle();
       });
+  }
+
+  /** Fills free slots from the queue, in claim order (stage 1b's rules: local-queue.ts). */
+  function pump(): void {
+    if (stopping) return;
+    const handBack: ClaimedDelivery[] = [];
+    while (inflight < config.workerConcurrency && queue.length > 0) {
+      const t = clock.now().getTime();
+      const next = queue.take(({ delivery: d, leaseUntil }) =>
+        verdict(leaseUntil, {
+          now: t,
+          attemptMs: config.deliveryTimeoutMs + LEASE_MARGIN_MS,
+          paused: limits.isPaused(d.destination_origin, t),
+          inflight: inflightByOrigin.get(d.destination_origin) ?? 0,
+          limit: limits.limitOf(d.destination_origin),
+        }),
+      );
+      handBack.push(...next.returned);
+      if (!next.start) break;
+      start(next.start);
+    }
+    if (handBack.length > 0) void giveBack(handBack);
+  }
+
+  /** Hands queued deliveries back to the database unstarted (their attempt not counted). */
+  async function giveBack(deliveries: ClaimedDelivery[]): Promise<void> {
+    returning += deliveries.length;
+    try {
+      await returnUnstarted(db, deliveries.map((d) => ({ deliveryId: d.id, attempt: d.attempts })), id, clock.now());
+    } catch (err) {
+      // Still leased to this worker: due again when the lease runs out (or at its heartbeat's end).
+      log.warn({ err, count: deliveries.length }, 'handing back queued deliveries failed; they are retried when their leases run out');
+    } finally {
+      returning -= deliveries.length;
+      checkIdle();
+    }
   }
 
   // `wanted`: a claim was asked for while one ran, so run again. `maybeMore`: due work
@@ -271,7 +330,9 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
   /** Origins not worth scanning: at their limit in this worker or the fleet, or paused. */
   function skipOrigins(now: number): string[] {
     const skip = new Set(limits.paused(now));
-    for (const [origin, n] of inflightByOrigin) if (n >= limits.limitOf(origin)) skip.add(origin);
+    for (const origin of new Set([...inflightByOrigin.keys(), ...[...queue.origins()].map(([o]) => o)])) {
+      if (held(origin) >= limits.limitOf(origin)) skip.add(origin);
+    }
     const wallNow = performance.now(); // a moment of real time, whatever the clock says
     for (const [origin, until] of fleetSaturated) {
       if (until > wallNow) skip.add(origin);
@@ -290,25 +351,31 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
     try {
       for (;;) {
         wanted = false;
-        const free = config.workerConcurrency - inflight;
-        if (free <= 0) {
-          maybeMore = true; // resume when a slot frees
+        // Free slots, and room in the queue behind them.
+        const want = config.workerConcurrency + prefetch - inflight - queue.length;
+        if (want <= 0) {
+          maybeMore = true; // resume when the queue runs low
           break;
         }
         const now = clock.now();
         const t = now.getTime();
-        const own = new Map(inflightByOrigin); // as the claim counts them
-        const { deliveries: rows, origins } = await claimDeliveries(db, {
+        const leaseUntil = t + config.leaseSeconds * 1000;
+        // As the claim counts them: in flight and queued.
+        const own = new Map<string, number>(inflightByOrigin);
+        for (const [origin, n] of queue.origins()) own.set(origin, (own.get(origin) ?? 0) + n);
+        const { deliveries: rows, origins, otherWorkers } = await claimDeliveries(db, {
           now,
-          leaseUntil: new Date(t + config.leaseSeconds * 1000),
-          limit: free,
-          scan: Math.max(free * 4, 64),
+          leaseUntil: new Date(leaseUntil),
+          limit: want,
+          scan: Math.max(want * 2, 64),
           skipOrigins: skipOrigins(t),
           initialLimit: limits.initialLimit,
           ceiling: limits.ceiling,
           own,
           workerId: id,
+          aliveSeconds: config.heartbeatSeconds * DEAD_AFTER_BEATS,
         });
+        prefetch = otherWorkers === 0 ? fullPrefetch : 0;
         const taken = new Map<string, number>();
         for (const d of rows) taken.set(d.destination_origin, (taken.get(d.destination_origin) ?? 0) + 1);
         for (const { origin, scanned, others, shared } of origins) {
@@ -317,7 +384,7 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
           // limit: not scanned again for a moment (fairness to the other origins), then
           // looked at again. (Not for rows this worker's own deliveries held back: those
           // free up with its own completions.)
-          if (rows.length < free && others > 0 && scanned > (taken.get(origin) ?? 0)) {
+          if (rows.length < want && others > 0 && scanned > (taken.get(origin) ?? 0)) {
             fleetSaturated.set(origin, performance.now() + FLEET_SATURATED_MS);
             recheckTimer ??= setTimeout(() => {
               recheckTimer = undefined;
@@ -325,8 +392,9 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
             }, FLEET_SATURATED_MS);
           }
         }
-        for (const d of rows) start(d);
-        maybeMore = rows.length > 0 || inflight > 0;
+        queue.push(rows, leaseUntil);
+        pump();
+        maybeMore = rows.length > 0 || inflight > 0 || queue.length > 0;
         if (stopping || (rows.length === 0 && !wanted)) break;
       }
     } catch (err) {
@@ -386,7 +454,10 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
       claimTimer = undefined;
       if (recheckTimer) clearTimeout(recheckTimer);
       await unlisten();
-      while (inflight > 0 || claiming) await new Promise((r) => setTimeout(r, 10));
+      while (claiming) await new Promise((r) => setTimeout(r, 10));
+      // What waited in the queue goes back unstarted, for the other workers (or the next start).
+      await giveBack(queue.clear());
+      while (inflight > 0 || returning > 0) await new Promise((r) => setTimeout(r, 10));
       await Promise.all([successes.flush(), failures.flush()]);
       // Last: until its deliveries are recorded, the others must not take it for dead.
       await heartbeat?.stop({ clean: inflight === 0 && successes.waiting === 0 && failures.waiting === 0 });

@@ -34,6 +34,7 @@ describe('claims of one origin by two workers (PostgreSQL)', { skip: postgres ? 
     ceiling: LIMIT,
     own: new Map<string, number>(),
     workerId,
+    aliveSeconds: 6,
   });
 
   it('the second claim waits for the first and takes only what the limit leaves', async () => {

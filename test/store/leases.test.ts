@@ -45,6 +45,7 @@ for (const backend of testDatabases()) {
           ceiling: 10,
           own: new Map(),
           workerId,
+          aliveSeconds: 6,
         })
       ).deliveries;
 

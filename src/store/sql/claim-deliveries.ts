@@ -40,12 +40,15 @@ import type { SharedLimitRow } from './destination-limits.js';
  *   scan instead changed the plan: claims took 10-14 ms instead of 5-8 ms with 10,000
  *   due rows on PostgreSQL (drain 2,000-2,500/s instead of 3,000/s).
  *
+ * - The fleet (migration 011): the claim also counts the other workers whose heartbeats
+ *   are recent, so the worker knows whether it is alone (it prefetches only then).
+ *
  * The deliveries_due partial index, in claim order (next_attempt_at, id), serves the
  * scan: a claim reads the first due rows and stops. Before that index (and the stored
  * destination_origin, and = any() for the update) a claim with 10,000 due rows sorted
  * them all: 35 ms on PGlite; after: see docs/performance.md.
  */
-const SQL = 'select * from herald_claim($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)';
+const SQL = 'select * from herald_claim($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)';
 
 /** A claimed delivery and everything its attempt needs. */
 export interface ClaimedDelivery {
@@ -74,7 +77,7 @@ export interface ClaimedDelivery {
   ordered: boolean;
 }
 
-type Row = { kind: 'delivery' | 'origin'; scanned: number | null; others: number | null; concurrency: number | null } & ClaimedDelivery &
+type Row = { kind: 'delivery' | 'origin' | 'fleet'; scanned: number | null; others: number | null; concurrency: number | null } & ClaimedDelivery &
   Omit<SharedLimitRow, 'origin' | 'concurrency' | 'slow_start'> & { slow_start: boolean | null };
 
 export interface ClaimOptions {
@@ -89,9 +92,11 @@ export interface ClaimOptions {
   /** The limit of an origin without a shared row, and the most any limit counts for. */
   initialLimit: number;
   ceiling: number;
-  /** This worker's own deliveries in flight, per origin. */
+  /** This worker's own deliveries, in flight or queued, per origin. */
   own: Map<string, number>;
   workerId: string;
+  /** Another worker counts as alive if it beat within this many seconds. */
+  aliveSeconds: number;
 }
 
 export interface Claim {
@@ -101,6 +106,8 @@ export interface Claim {
    * workers have in flight to it, and its shared row (null: none, at its start).
    */
   origins: { origin: string; scanned: number; others: number; shared: SharedLimitRow | null }[];
+  /** How many other workers are alive (their heartbeats recent; 0 on PGlite). */
+  otherWorkers: number;
 }
 
 /** Claims in one call (one transaction of its own, or the caller's). */
@@ -116,11 +123,15 @@ export async function claimDeliveries(q: Queryable, o: ClaimOptions): Promise<Cl
     o.ceiling,
     [...o.own.keys()],
     [...o.own.values()],
+    o.aliveSeconds,
   ]);
   const deliveries: ClaimedDelivery[] = [];
   const origins: Claim['origins'] = [];
+  let otherWorkers = 0;
   for (const row of r.rows) {
-    if (row.kind === 'delivery') {
+    if (row.kind === 'fleet') {
+      otherWorkers = row.others!;
+    } else if (row.kind === 'delivery') {
       const { kind: _k, scanned: _s, others: _o, concurrency: _c, slow_start: _ss, decreased_at: _d, paused_until: _p, ...d } = row;
       deliveries.push(d);
     } else {
@@ -136,5 +147,5 @@ export async function claimDeliveries(q: Queryable, o: ClaimOptions): Promise<Cl
     }
   }
   deliveries.sort((x, y) => x.id - y.id);
-  return { deliveries, origins };
+  return { deliveries, origins, otherWorkers };
 }
