@@ -136,7 +136,8 @@ async function startRedis(): Promise<{ port: number; stop: () => Promise<void> }
   return { port, stop };
 }
 
-// HERALD_BENCH_PEERS=0: Herald's columns only (a quicker before/after of an engine change).
+// HERALD_BENCH_PEERS=0: Herald's columns only (a quicker before/after of an engine change);
+// HERALD_BENCH_POSTGRES=0: and PGlite's only.
 const withPeers = process.env.HERALD_BENCH_PEERS !== '0';
 
 async function main() {
@@ -146,7 +147,9 @@ async function main() {
 
   let serverUrl = process.env.HERALD_BENCH_DATABASE_URL;
   let stopDir: string | undefined;
-  if (!serverUrl) {
+  if (process.env.HERALD_BENCH_POSTGRES === '0') {
+    console.error('bench: HERALD_BENCH_POSTGRES=0, PGlite only');
+  } else if (!serverUrl) {
     try {
       const out = execFileSync('bash', [here('../scripts/temp-postgres.sh')], { env: { ...process.env, HERALD_PG_DURABLE: '1' } }).toString();
       serverUrl = /HERALD_PG_URL='([^']+)'/.exec(out)?.[1];
