@@ -61,9 +61,11 @@ const CLAIM_COALESCE_MS = 5;
 // How long (real time) an origin found at its limit across the fleet is left out of this
 // worker's scans before it looks again.
 const FLEET_SATURATED_MS = 100;
-// A queued delivery starts only if this much more than an attempt's timeout is left of
-// its lease; otherwise it is handed back (it could outlive its lease mid-send).
-const LEASE_MARGIN_MS = 1_000;
+// A queued delivery starts only if an attempt's timeout plus a margin is left of its
+// lease (the margin covers preparing it and recording its result); otherwise it is handed
+// back (it could outlive its lease). The margin is at most this, and at most half of what
+// the lease leaves beyond the timeout, so that a delivery just claimed always starts.
+const LEASE_MARGIN_MS = 5_000;
 
 /**
  * The delivery worker: claim -> queue -> prepare -> send -> decide -> record, for as many
@@ -279,16 +281,18 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
       });
   }
 
-  /** Fills free slots from the queue, in claim order (stage 1b's rules: local-queue.ts). */
-  function pump(): void {
-    if (stopping) return;
+  const attemptMs = config.deliveryTimeoutMs + Math.min(LEASE_MARGIN_MS, (config.leaseSeconds * 1000 - config.deliveryTimeoutMs) / 2);
+
+  /** Fills free slots from the queue, in claim order (stage 1b's rules: local-queue.ts); returns how many it handed back. */
+  function pump(): number {
+    if (stopping) return 0;
     const handBack: ClaimedDelivery[] = [];
     while (inflight < config.workerConcurrency && queue.length > 0) {
       const t = clock.now().getTime();
       const next = queue.take(({ delivery: d, leaseUntil }) =>
         verdict(leaseUntil, {
           now: t,
-          attemptMs: config.deliveryTimeoutMs + LEASE_MARGIN_MS,
+          attemptMs,
           paused: limits.isPaused(d.destination_origin, t),
           inflight: inflightByOrigin.get(d.destination_origin) ?? 0,
           limit: limits.limitOf(d.destination_origin),
@@ -299,6 +303,7 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
       start(next.start);
     }
     if (handBack.length > 0) void giveBack(handBack);
+    return handBack.length;
   }
 
   /** Hands queued deliveries back to the database unstarted (their attempt not counted). */
@@ -393,9 +398,10 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
           }
         }
         queue.push(rows, leaseUntil);
-        pump();
+        // (A claim whose rows all went straight back does not claim again at once.)
+        const handedBack = pump();
         maybeMore = rows.length > 0 || inflight > 0 || queue.length > 0;
-        if (stopping || (rows.length === 0 && !wanted)) break;
+        if (stopping || (rows.length === 0 && !wanted) || (rows.length > 0 && handedBack >= rows.length)) break;
       }
     } catch (err) {
       log.error({ err }, 'claiming deliveries failed; retrying on the next poll');
@@ -453,6 +459,7 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
       if (claimTimer) clearTimeout(claimTimer);
       claimTimer = undefined;
       if (recheckTimer) clearTimeout(recheckTimer);
+      recheckTimer = undefined;
       await unlisten();
       while (claiming) await new Promise((r) => setTimeout(r, 10));
       // What waited in the queue goes back unstarted, for the other workers (or the next start).

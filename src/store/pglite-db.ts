@@ -48,6 +48,8 @@ export async function makePgliteDb(dataDir: string | null): Promise<Db> {
   // The thread keeps the process alive only while a statement is waiting for it.
   const refresh = () => (pending.size > 0 ? thread.ref() : thread.unref());
   const local = new Map<string, Set<(payload: string) => void>>();
+  // Each channel's LISTEN in the thread, once sent.
+  const listenings = new Map<string, Promise<void>>();
 
   let started!: () => void;
   let failed!: (e: Error) => void;
@@ -90,7 +92,14 @@ export async function makePgliteDb(dataDir: string | null): Promise<Db> {
     return new Promise<T>((resolve, reject) => {
       pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
       refresh();
-      thread.postMessage({ ...req, id });
+      try {
+        thread.postMessage({ ...req, id });
+      } catch (err) {
+        // A parameter that cannot be copied to the thread.
+        pending.delete(id);
+        refresh();
+        reject(err instanceof Error ? err : new Error(String(err)));
+      }
     });
   };
 
@@ -155,14 +164,25 @@ export async function makePgliteDb(dataDir: string | null): Promise<Db> {
     listen: async (channel, onNotify) => {
       let set = local.get(channel);
       if (!set) {
-        local.set(channel, (set = new Set()));
-        await call({ op: 'listen', channel });
+        const listening = new Set<(payload: string) => void>();
+        local.set(channel, (set = listening));
+        listenings.set(
+          channel,
+          call<void>({ op: 'listen', channel }).catch((err: unknown) => {
+            // Not listened to: the next listen tries again.
+            if (local.get(channel) === listening) local.delete(channel);
+            listenings.delete(channel);
+            throw err;
+          }),
+        );
       }
+      await listenings.get(channel); // the first listener's LISTEN, whoever sent it
       set.add(onNotify);
       return async () => {
         set.delete(onNotify);
         if (set.size === 0 && local.get(channel) === set) {
           local.delete(channel);
+          listenings.delete(channel);
           if (!closed) await call({ op: 'unlisten', channel });
         }
       };

@@ -67,6 +67,14 @@ async function serve(): Promise<void> {
   // Open transactions: each waits in pg.transaction() for its 'end'.
   const open = new Map<number, { tx: Transaction; end: (commit: boolean) => void; done: Promise<void> }>();
   const unlisten = new Map<string, () => Promise<void>>();
+  // LISTEN and UNLISTEN of one channel, one after the other (an UNLISTEN still running
+  // must not make a LISTEN after it think the channel is listened to).
+  const channelOps = new Map<string, Promise<unknown>>();
+  const inOrder = (channel: string, op: () => Promise<void>): Promise<void> => {
+    const next = (channelOps.get(channel) ?? Promise.resolve()).catch(() => {}).then(op);
+    channelOps.set(channel, next);
+    return next;
+  };
   // Transactions being opened (by their first statement).
   const starting = new Map<number, Promise<void>>();
 
@@ -120,12 +128,15 @@ async function serve(): Promise<void> {
         return undefined;
       }
       case 'listen':
-        if (!unlisten.has(m.channel)) unlisten.set(m.channel, await pg.listen(m.channel, (payload) => post({ kind: 'notify', channel: m.channel, payload })));
-        return undefined;
+        return inOrder(m.channel, async () => {
+          if (!unlisten.has(m.channel)) unlisten.set(m.channel, await pg.listen(m.channel, (payload) => post({ kind: 'notify', channel: m.channel, payload })));
+        });
       case 'unlisten':
-        await unlisten.get(m.channel)?.();
-        unlisten.delete(m.channel);
-        return undefined;
+        return inOrder(m.channel, async () => {
+          const stop = unlisten.get(m.channel);
+          unlisten.delete(m.channel);
+          await stop?.();
+        });
       case 'close':
         await pg.close();
         return undefined;

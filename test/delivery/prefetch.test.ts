@@ -33,12 +33,12 @@ for (const backend of testDatabases()) {
     /** Answers every held request (they wait until then). */
     let releaseAll: () => void = () => {};
 
-    const start = async () => {
+    const start = async (lease: { deliveryTimeoutMs: number; leaseSeconds: number } = { deliveryTimeoutMs: 5_000, leaseSeconds: 60 }) => {
       h = await startTestHerald(backend, {
         testDb,
         clock,
         roles: { api: true, worker: true },
-        config: { encryptionKey, workerConcurrency: CONCURRENCY, pollIntervalMs: 60_000, deliveryTimeoutMs: 5_000, leaseSeconds: 60 },
+        config: { encryptionKey, workerConcurrency: CONCURRENCY, pollIntervalMs: 60_000, ...lease },
       });
       return h;
     };
@@ -123,6 +123,18 @@ for (const backend of testDatabases()) {
       await receiver.waitFor(CONCURRENCY * 3);
       await next.worker!.idle();
       assert.equal((await rows()).filter((r) => r.state === 'delivered' && r.attempts === 1).length, CONCURRENCY * 3);
+    });
+
+    it('starts what it just claimed even when the lease is barely longer than an attempt', async () => {
+      await h?.stop();
+      receiver.reset();
+      receiver.respondWith(200);
+      // Valid (the lease outlasts the timeout); a fixed margin of a second once made every
+      // claimed delivery go straight back, in a loop that never sent anything.
+      const tight = await start({ deliveryTimeoutMs: 5_500, leaseSeconds: 6 });
+      await publish(CONCURRENCY * 3);
+      await receiver.waitFor(CONCURRENCY * 3);
+      await tight.worker!.idle();
     });
 
     if (backend.name === 'postgres') {

@@ -40,4 +40,27 @@ describe('PGlite in its own thread', () => {
     await db.transaction((tx) => tx.query('insert into t values (3)'));
     assert.equal((await db.query<{ n: number }>('select count(*)::int as n from t')).rows[0]!.n, 1);
   });
+
+  it('listens again at once after the last listener left (UNLISTEN and LISTEN in order)', async () => {
+    const stop = await db.listen('again', () => {});
+    // A transaction holds the database, so the UNLISTEN below waits in the thread.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const tx = db.transaction(async (t) => {
+      await t.query('select 1');
+      await held;
+    });
+    const leaving = stop(); // UNLISTEN sent, not awaited
+    const heard: string[] = [];
+    const listening = db.listen('again', (p) => heard.push(p));
+    release();
+    await tx;
+    await leaving;
+    const stop2 = await listening;
+    await db.query(`notify again, 'hello'`);
+    // (A safety net, not a budget: the NOTIFY arrives within milliseconds or never.)
+    for (let i = 0; heard.length === 0 && i < 1000; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(heard, ['hello']);
+    await stop2();
+  });
 });
