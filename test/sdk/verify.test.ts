@@ -3,22 +3,10 @@
 // decoded to what was published; then what it refuses, and why.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { v1 as uuidv1 } from 'uuid';
 import { verifyDelivery, WebhookVerificationError, type RefusalReason, type Verified, type VerifyOptions } from '../../packages/webhooks/src/index.js';
 import { EVENT_TYPES } from '../../src/domain/catalog.js';
-import { ALL_SCOPES } from '../../src/domain/scopes.js';
-import { INVENTORY_EXAMPLES, PUSHER_EXAMPLES } from '../fixtures/spec-payloads.js';
-import { testDatabases } from '../helpers/db.js';
-import { startTestHerald, type TestHerald } from '../helpers/herald.js';
-import { asCredential, createCredential, type TestCredential } from '../helpers/identity.js';
-import { startReceiver, type ReceivedRequest, type TestReceiver } from '../helpers/receiver.js';
-
-const pglite = testDatabases().find((b) => b.name === 'pglite')!;
-
-/** What each event is published with: the spec's example where there is one. */
-function examplePayload(name: string): Record<string, unknown> {
-  return PUSHER_EXAMPLES[name]?.payload ?? INVENTORY_EXAMPLES[name]?.data ?? { example: name };
-}
+import type { ReceivedRequest } from '../helpers/receiver.js';
+import { deliverEveryEvent, examplePayload, ORGANIZATION_NAME, type EveryEvent } from './deliveries.js';
 
 /** Refused, for this reason. */
 async function refused(reason: RefusalReason, body: string, headers: ReceivedRequest['headers'], options: VerifyOptions): Promise<void> {
@@ -30,57 +18,18 @@ async function refused(reason: RefusalReason, body: string, headers: ReceivedReq
 }
 
 describe('herald-webhooks: real deliveries', () => {
-  let h: TestHerald;
-  let receiver: TestReceiver;
-  let cred: TestCredential;
+  let all: EveryEvent;
   let signingKey: string;
-  /** Each delivered event request, by event name. */
-  const byEvent = new Map<string, ReceivedRequest>();
-  const published = new Map<string, string>(); // event -> messageId
-
+  let byEvent: EveryEvent['byEvent'];
+  let published: EveryEvent['published'];
+  let cred: EveryEvent['cred'];
   before(async () => {
-    receiver = await startReceiver();
-    h = await startTestHerald(pglite, { roles: { api: true, worker: true }, config: { pollIntervalMs: 60_000 } });
-    cred = await createCredential(h, ALL_SCOPES);
-    const res = await asCredential(h, cred)('POST', '/organizations/self/subscriptions', {
-      uuid: uuidv1(),
-      transportName: 'WEBHOOK',
-      eventNames: [],
-      destination: `${receiver.url}/hook`,
-      contactEmail: 'sdk@example.com',
-    });
-    assert.equal(res.status, 200, await res.clone().text());
-    signingKey = ((await res.json()) as { signingKey: string }).signingKey;
-    receiver.reset();
-    for (const e of EVENT_TYPES) {
-      if (e.name === 'OrganizationUpdated') {
-        // No example in the spec: made by the business API that emits it.
-        const put = await asCredential(h, cred)('PUT', '/organizations/self', { name: 'Receiver SDK Café', contactEmail: 'sdk@example.com' });
-        assert.equal(put.status, 200, await put.clone().text());
-        continue;
-      }
-      const r = await h.admin(`/admin/organizations/${cred.organizationUuid}/events`, {
-        method: 'POST',
-        body: JSON.stringify({ eventName: e.name, payload: examplePayload(e.name) }),
-      });
-      assert.equal(r.status, 202, `${e.name}: ${await r.clone().text()}`);
-      published.set(e.name, ((await r.json()) as { messageId: string }).messageId);
-    }
-    h.worker!.wake();
-    // One each (a subscription to every event gets PersonalAssertionDeleted under its own name only).
-    await receiver.waitFor(EVENT_TYPES.length);
-    for (const req of receiver.requests) {
-      const j = req.json as { eventName?: string; event?: string };
-      byEvent.set(j.eventName ?? j.event!, req);
-    }
+    all = await deliverEveryEvent();
+    ({ signingKey, byEvent, published, cred } = all);
   });
-  after(async () => {
-    await h?.stop();
-    await receiver?.close();
-  });
+  after(() => all?.stop());
 
   it('verifies every event type with each signature it carries, and decodes it to what was published', async () => {
-    assert.deepEqual([...byEvent.keys()].sort(), EVENT_TYPES.map((e) => e.name).sort());
     for (const e of EVENT_TYPES) {
       const req = byEvent.get(e.name)!;
       const schemes = e.envelope === 'pusher' ? (['standard-webhooks', 'izettle', 'auto'] as const) : (['standard-webhooks', 'herald', 'auto'] as const);
@@ -88,7 +37,7 @@ describe('herald-webhooks: real deliveries', () => {
         const d: Verified = await verifyDelivery(req.body, req.headers, { keys: signingKey, scheme });
         assert.equal(d.scheme, scheme === 'auto' ? 'standard-webhooks' : scheme);
         if (d.envelope === 'pusher' && d.eventName === 'OrganizationUpdated') {
-          assert.equal(d.payload.newEntity.name, 'Receiver SDK Café');
+          assert.equal(d.payload.newEntity.name, ORGANIZATION_NAME);
           assert.equal(d.webhookId, d.messageId);
         } else if (d.envelope === 'pusher') {
           assert.equal(e.envelope, 'pusher');
