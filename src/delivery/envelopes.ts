@@ -103,18 +103,20 @@ export function testMessage(input: { organizationUuid: string; timestamp: Date; 
  * with array_key_exists('X-iZettle-Signature', ...)) find the original's spelling.
  * The Standard Webhooks headers keep that specification's lower case.
  */
-export function signRequest(envelope: Envelope, signingKey: string, now: Date): Record<string, string> {
+export function signRequest(envelope: Envelope, signingKey: string, now: Date, previousKey?: string | null): Record<string, string> {
   const seconds = Math.floor(now.getTime() / 1000);
   const headers: Record<string, string> = {
     'Content-Type': 'application/json',
     'User-Agent': USER_AGENT,
   };
   const msgId = envelope.kind === 'pusher' ? envelope.messageId : envelope.id;
-  Object.assign(headers, standardWebhooksHeaders({ signingKey, msgId, timestampSeconds: seconds, body: envelope.body }));
+  Object.assign(headers, standardWebhooksHeaders({ signingKey, previousKey, msgId, timestampSeconds: seconds, body: envelope.body }));
   if (envelope.kind === 'pusher') {
-    headers['X-iZettle-Signature'] = pusherSignature(signingKey, envelope.timestamp, envelope.payload);
+    // One signature only (the original's receivers compare the whole header): during a
+    // rotation's overlap, the previous key's, so they keep working until it ends.
+    headers['X-iZettle-Signature'] = pusherSignature(previousKey ?? signingKey, envelope.timestamp, envelope.payload);
   } else {
-    headers['X-Herald-Signature'] = heraldSignature(signingKey, seconds, envelope.body);
+    headers['X-Herald-Signature'] = heraldSignature(signingKey, seconds, envelope.body, previousKey);
   }
   return headers;
 }

@@ -20,6 +20,8 @@ export interface PreparedRequest {
  */
 export function prepare(d: ClaimedDelivery, now: Date, secrets: SecretBox): PreparedRequest {
   const signingKey = secrets.open(d.signing_key, 'subscription-signing-key');
+  // During a key rotation's overlap, signed with the previous key too.
+  const previousKey = d.previous_signing_key === null ? null : secrets.open(d.previous_signing_key, 'subscription-signing-key');
   const payload: unknown = JSON.parse(d.payload);
   if (eventType(d.event_name)?.envelope === 'inventory') {
     // 24 hex, like the event id (FACTS: Inventory ids are ObjectIds), new per attempt.
@@ -32,7 +34,7 @@ export function prepare(d: ClaimedDelivery, now: Date, secrets: SecretBox): Prep
       event: d.event_name,
       data: payload,
     });
-    return { url: d.destination, body: env.body, headers: signRequest(env, signingKey, now), attemptId };
+    return { url: d.destination, body: env.body, headers: signRequest(env, signingKey, now, previousKey), attemptId };
   }
   const env = pusherEnvelope({
     organizationUuid: d.organization_uuid,
@@ -41,5 +43,5 @@ export function prepare(d: ClaimedDelivery, now: Date, secrets: SecretBox): Prep
     payload,
     timestamp: d.created_at,
   });
-  return { url: d.destination, body: env.body, headers: signRequest(env, signingKey, now), attemptId: env.messageUuid };
+  return { url: d.destination, body: env.body, headers: signRequest(env, signingKey, now, previousKey), attemptId: env.messageUuid };
 }

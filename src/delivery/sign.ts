@@ -25,23 +25,29 @@ export interface StandardWebhooksHeaders {
   'webhook-signature': string;
 }
 
-/** Standard Webhooks headers: `v1,<base64 HMAC-SHA256 of "<msgId>.<timestampSeconds>.<body>">`. */
+/**
+ * Standard Webhooks headers: `v1,<base64 HMAC-SHA256 of "<msgId>.<timestampSeconds>.<body>">`,
+ * one space-separated entry per key (the new key first, during a rotation's overlap).
+ */
 export function standardWebhooksHeaders(input: {
   signingKey: string;
+  previousKey?: string | null;
   msgId: string;
   timestampSeconds: number;
   body: string;
 }): StandardWebhooksHeaders {
   const ts = String(input.timestampSeconds);
-  const sig = hmac(input.signingKey, `${input.msgId}.${ts}.${input.body}`).digest('base64');
-  return { 'webhook-id': input.msgId, 'webhook-timestamp': ts, 'webhook-signature': `v1,${sig}` };
+  const sign = (key: string) => `v1,${hmac(key, `${input.msgId}.${ts}.${input.body}`).digest('base64')}`;
+  const entries = [sign(input.signingKey), ...(input.previousKey ? [sign(input.previousKey)] : [])];
+  return { 'webhook-id': input.msgId, 'webhook-timestamp': ts, 'webhook-signature': entries.join(' ') };
 }
 
 /**
  * X-Herald-Signature for Inventory envelopes, in the Stripe form the original's
  * "HMAC-SHA256 over <unix timestamp>.<raw JSON body>" suggests: `t=<unix>,v1=<hex>`.
  */
-export function heraldSignature(signingKey: string, timestampSeconds: number, body: string): string {
-  const sig = hmac(signingKey, `${timestampSeconds}.${body}`).digest('hex');
-  return `t=${timestampSeconds},v1=${sig}`;
+export function heraldSignature(signingKey: string, timestampSeconds: number, body: string, previousKey?: string | null): string {
+  const sign = (key: string) => `v1=${hmac(key, `${timestampSeconds}.${body}`).digest('hex')}`;
+  // During a rotation's overlap, one v1 per key (the new key first), as Stripe's header does.
+  return [`t=${timestampSeconds}`, sign(signingKey), ...(previousKey ? [sign(previousKey)] : [])].join(',');
 }

@@ -27,15 +27,18 @@ export async function resealSecrets(ctx: Pick<DomainContext, 'db' | 'secrets'>):
     const next = secrets.reseal(row.private_jwk, 'token-signing-key');
     if (await replaceSigningKeySecret(db, row.kid, row.private_jwk, next)) report.tokenKeys++;
   }
-  let afterId = 0;
-  for (;;) {
-    const rows = await listSigningKeysNotUnder(db, secrets.currentKeyId, afterId, BATCH);
-    if (rows.length === 0) break;
-    for (const row of rows) {
-      const next = secrets.reseal(row.signing_key, 'subscription-signing-key');
-      if (await replaceStoredSigningKey(db, row.id, row.signing_key, next)) report.subscriptionKeys++;
+  // A subscription's key, and the previous one a rotation keeps for a while.
+  for (const column of ['signing_key', 'previous_signing_key'] as const) {
+    let afterId = 0;
+    for (;;) {
+      const rows = await listSigningKeysNotUnder(db, column, secrets.currentKeyId, afterId, BATCH);
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        const next = secrets.reseal(row.stored, 'subscription-signing-key');
+        if (await replaceStoredSigningKey(db, column, row.id, row.stored, next)) report.subscriptionKeys++;
+      }
+      afterId = rows[rows.length - 1]!.id;
     }
-    afterId = rows[rows.length - 1]!.id;
   }
   return report;
 }

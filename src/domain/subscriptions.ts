@@ -10,6 +10,7 @@ import {
   type SubscriptionRow,
   countLiveSubscriptions,
   lockAndCountLiveSubscriptions,
+  rotateStoredSigningKey,
 } from '../store/subscriptions.js';
 import { isEventName, missingScopes } from './catalog.js';
 import type { DomainContext } from './context.js';
@@ -360,6 +361,45 @@ export async function deleteSubscription(
   const row = await manageable(ctx, principal, organizationUuid, subscriptionUuid);
   const { deleted } = await retireSubscription(ctx.db, row.id, ctx.clock.now(), 'deleted through the API');
   if (!deleted) throw subscriptionNotFound(subscriptionUuid);
+}
+
+/** How long a rotated-out key stays valid beside the new one, by default and at most (seconds). */
+export const DEFAULT_KEY_OVERLAP_SECONDS = 24 * 3600;
+export const MAX_KEY_OVERLAP_SECONDS = 7 * 24 * 3600;
+
+export interface RotatedKey {
+  /** The new signing key (also what GET .../subscriptions shows from now on). */
+  signingKey: string;
+  /** Until when deliveries are also signed with the previous key (ISO 8601). */
+  previousSigningKeyValidUntil: string;
+}
+
+/**
+ * Herald's extension: gives a subscription a new signing key, keeping the current one
+ * valid beside it for `overlapSeconds` (default a day, at most a week; 0 ends it at
+ * once). Meanwhile deliveries carry both (docs/signatures.md "Key rotation"). 400 for an
+ * overlap that is not a whole number of seconds in range; 404 and 403 as for an update.
+ */
+export async function rotateSigningKey(
+  ctx: DomainContext,
+  principal: Principal,
+  organizationUuid: string,
+  subscriptionUuid: string,
+  input: { overlapSeconds?: unknown },
+): Promise<RotatedKey> {
+  const overlap = input.overlapSeconds ?? DEFAULT_KEY_OVERLAP_SECONDS;
+  if (typeof overlap !== 'number' || !Number.isInteger(overlap) || overlap < 0 || overlap > MAX_KEY_OVERLAP_SECONDS) {
+    const v = { propertyName: 'overlapSeconds', developerMessage: `must be a whole number of seconds from 0 to ${MAX_KEY_OVERLAP_SECONDS}` };
+    throw badRequest('VALIDATION_ERROR', describe([v]), [v]);
+  }
+  const row = await manageable(ctx, principal, organizationUuid, subscriptionUuid);
+  const signingKey = newSigningKey();
+  const now = ctx.clock.now();
+  const until = new Date(now.getTime() + overlap * 1000);
+  if (!(await rotateStoredSigningKey(ctx.db, row.id, ctx.secrets.seal(signingKey, 'subscription-signing-key'), until, now))) {
+    throw subscriptionNotFound(subscriptionUuid);
+  }
+  return { signingKey, previousSigningKeyValidUntil: until.toISOString() };
 }
 
 function describe(violations: Violation[]): string {

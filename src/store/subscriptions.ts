@@ -174,19 +174,23 @@ export async function retireSubscription(
   return { deleted: row.deleted > 0, cancelled: row.cancelled };
 }
 
+/** The two columns that hold a subscription's signing keys: its key, and the one a rotation keeps for a while. */
+export type SigningKeyColumn = 'signing_key' | 'previous_signing_key';
+
 /**
- * Subscriptions (live or deleted) whose signing key is not sealed under the key with
+ * Subscriptions (live or deleted) whose key in `column` is not sealed under the key with
  * this id, after the given row id, in id order: the reseal's next batch.
  */
 export async function listSigningKeysNotUnder(
   q: Queryable,
+  column: SigningKeyColumn,
   keyId: string,
   afterId: number,
   limit: number,
-): Promise<Pick<SubscriptionRow, 'id' | 'signing_key'>[]> {
-  const r = await q.query<Pick<SubscriptionRow, 'id' | 'signing_key'>>(
-    `select id, signing_key from subscriptions
-     where id > $1 and signing_key not like $2
+): Promise<{ id: number; stored: string }[]> {
+  const r = await q.query<{ id: number; stored: string }>(
+    `select id, ${column} as stored from subscriptions
+     where id > $1 and ${column} not like $2
      order by id limit $3`,
     [afterId, `sealed:v1:${keyId}:%`, limit],
   );
@@ -194,7 +198,22 @@ export async function listSigningKeysNotUnder(
 }
 
 /** Replaces a signing key's stored form if it is still the value read (concurrent reseals change it once). */
-export async function replaceStoredSigningKey(q: Queryable, id: number, was: string, now: string): Promise<boolean> {
-  const r = await q.query('update subscriptions set signing_key = $3 where id = $1 and signing_key = $2', [id, was, now]);
+export async function replaceStoredSigningKey(q: Queryable, column: SigningKeyColumn, id: number, was: string, now: string): Promise<boolean> {
+  const r = await q.query(`update subscriptions set ${column} = $3 where id = $1 and ${column} = $2`, [id, was, now]);
+  return r.rowCount > 0;
+}
+
+/**
+ * Gives a subscription a new signing key (sealed); its current one becomes the previous
+ * key, used beside the new one until `until`. A previous key from an earlier rotation is
+ * dropped. False when the subscription is gone.
+ */
+export async function rotateStoredSigningKey(q: Queryable, id: number, sealedNew: string, until: Date, now: Date): Promise<boolean> {
+  const r = await q.query(
+    `update subscriptions
+        set previous_signing_key = signing_key, signing_key = $2, previous_signing_key_until = $3, updated_at = $4
+      where id = $1 and deleted_at is null`,
+    [id, sealedNew, until, now],
+  );
   return r.rowCount > 0;
 }

@@ -5,6 +5,8 @@ import {
   createSubscription,
   deleteSubscription,
   listSubscriptions,
+  MAX_KEY_OVERLAP_SECONDS,
+  rotateSigningKey,
   updateSubscription,
   type DestinationProbe,
   type SubscriptionInput,
@@ -180,6 +182,42 @@ export default async function subscriptionRoutes(app: FastifyInstance, opts: { c
       const org = resolveOrganizationUuid(req, organizationUuid);
       await updateSubscription(ctx, principalOf(req), org, subscriptionUuid, inputOf(req));
       return reply.status(200).send();
+    },
+  );
+
+  app.post(
+    '/organizations/:organizationUuid/subscriptions/:subscriptionUuid/rotate-signing-key',
+    {
+      validatorCompiler: documentOnly,
+      config: { validatesOwnInput: true },
+      schema: {
+        tags,
+        security,
+        summary: 'Rotate the signing key (Herald extension).',
+        description:
+          'Gives the subscription a new signing key and keeps the current one valid beside it for overlapSeconds ' +
+          '(default 86400, at most 604800; 0 ends it at once). Meanwhile webhook-signature carries both signatures, ' +
+          'X-Herald-Signature both v1 values, and X-iZettle-Signature the previous key\'s (docs/signatures.md). ' +
+          '400 VALIDATION_ERROR for another overlap; 404 SUBSCRIPTION_NOT_FOUND; 403 when a scope of its events is missing.',
+        params: SubParams,
+        body: Type.Optional(Type.Object({ overlapSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_KEY_OVERLAP_SECONDS })) })),
+        response: {
+          200: Type.Object({
+            signingKey: Type.String({ description: 'The new key; GET shows it from now on.' }),
+            previousSigningKeyValidUntil: Type.String({ format: 'date-time', description: 'Until when deliveries are also signed with the previous key.' }),
+          }),
+          ...errors(400, 401, 403, 404),
+        },
+      },
+    },
+    async (req) => {
+      const { organizationUuid, subscriptionUuid } = req.params as { organizationUuid: string; subscriptionUuid: string };
+      const org = resolveOrganizationUuid(req, organizationUuid);
+      const body: unknown = req.body ?? {};
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+        throw badRequest('VALIDATION_ERROR', 'the body must be a JSON object: {"overlapSeconds": <seconds>}');
+      }
+      return rotateSigningKey(ctx, principalOf(req), org, subscriptionUuid, body as { overlapSeconds?: unknown });
     },
   );
 

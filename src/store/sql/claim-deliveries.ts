@@ -71,6 +71,8 @@ export interface ClaimedDelivery {
    */
   destination_origin: string;
   signing_key: string;
+  /** During a key rotation's overlap: the previous key, signed with too (docs/signatures.md). */
+  previous_signing_key: string | null;
   /** The subscription was deleted after this delivery was fanned out: cancel, don't send. */
   subscription_deleted: boolean;
   /** Of an ordered subscription: its successor is claimable once this one is recorded. */
