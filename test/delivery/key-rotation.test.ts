@@ -4,13 +4,15 @@
 // both v1 values, X-iZettle-Signature the old key's (the original's receivers check that
 // one header with one key); after it, the new key alone. On both databases.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { v1 as uuidv1 } from 'uuid';
 import { verifyDelivery, WebhookVerificationError, type Scheme } from '../../packages/webhooks/src/index.js';
 import { ManualClock } from '../../src/clock.js';
 import { ALL_SCOPES } from '../../src/domain/scopes.js';
+import { encryptionKeyId } from '../../src/domain/sealed-secrets.js';
 import { INVENTORY_EXAMPLES, PUSHER_EXAMPLES } from '../fixtures/spec-payloads.js';
-import { testDatabases } from '../helpers/db.js';
+import { testDatabases, type TestDb } from '../helpers/db.js';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { asCredential, createCredential, type TestCredential } from '../helpers/identity.js';
 import { startReceiver, type ReceivedRequest, type TestReceiver } from '../helpers/receiver.js';
@@ -25,10 +27,13 @@ for (const backend of testDatabases()) {
     let uuid: string;
     let oldKey: string;
     let newKey: string;
+    const keyA = randomBytes(32);
+    let testDb: TestDb;
 
     before(async () => {
       receiver = await startReceiver();
-      h = await startTestHerald(backend, { clock, roles: { api: true, worker: true }, config: { pollIntervalMs: 60_000 } });
+      testDb = await backend.open();
+      h = await startTestHerald(backend, { testDb, clock, roles: { api: true, worker: true }, config: { pollIntervalMs: 60_000, encryptionKey: keyA } });
       cred = await createCredential(h, ALL_SCOPES);
       call = asCredential(h, cred);
       const res = await call('POST', '/organizations/self/subscriptions', {
@@ -44,6 +49,7 @@ for (const backend of testDatabases()) {
     after(async () => {
       await h?.stop();
       await receiver?.close();
+      await testDb?.dispose();
     });
 
     const rotate = (body?: unknown) =>
@@ -99,7 +105,7 @@ for (const backend of testDatabases()) {
       assert.equal(body.previousSigningKeyValidUntil, new Date(clock.now().getTime() + 3_600_000).toISOString());
       assert.equal(await shownKey(), newKey);
       // Both keys are sealed at rest.
-      const stored = (await h.testDb.db.query<{ k: string; p: string }>('select signing_key as k, previous_signing_key as p from subscriptions')).rows[0]!;
+      const stored = (await testDb.db.query<{ k: string; p: string }>('select signing_key as k, previous_signing_key as p from subscriptions')).rows[0]!;
       for (const v of [stored.k, stored.p]) assert.ok(v.startsWith('sealed:') && !v.includes(oldKey) && !v.includes(newKey));
 
       const { pusher, inventory } = await deliverBoth();
@@ -126,6 +132,19 @@ for (const backend of testDatabases()) {
       assert.equal(await verifies(inventory, oldKey, 'herald'), false);
       assert.equal(await verifies(pusher, newKey, 'izettle'), true);
       assert.equal(await verifies(pusher, oldKey, 'izettle'), false);
+    });
+
+    it('a new encryption key reseals the previous signing key too; it still signs during its overlap', async () => {
+      const res = await rotate({ overlapSeconds: 600 });
+      const rotated = ((await res.json()) as { signingKey: string }).signingKey;
+      await h.stop();
+      const keyB = randomBytes(32);
+      h = await startTestHerald(backend, { testDb, clock, roles: { api: true, worker: true }, config: { pollIntervalMs: 60_000, encryptionKey: keyB, previousEncryptionKeys: [keyA] } });
+      const stored = (await testDb.db.query<{ k: string; p: string }>('select signing_key as k, previous_signing_key as p from subscriptions')).rows[0]!;
+      for (const v of [stored.k, stored.p]) assert.ok(v.startsWith(`sealed:v1:${encryptionKeyId(keyB)}:`), v.slice(0, 40));
+      const { pusher } = await deliverBoth();
+      assert.equal(await verifies(pusher, newKey, 'standard-webhooks'), true); // the previous key now
+      assert.equal(await verifies(pusher, rotated, 'standard-webhooks'), true);
     });
   });
 }
