@@ -10,7 +10,9 @@ subscription's signingKey as UTF-8 bytes:
   "t=<unix>,v1=<hex>" over "<t>.<raw body>"; t checked against the tolerance.
 - "izettle", on Pusher envelopes (as Zettle's original): X-iZettle-Signature "<hex>" over
   "<body.timestamp>.<body.payload>". The body's timestamp is when the event was accepted
-  (retries keep it), so no tolerance applies. Prefer "standard-webhooks".
+  (retries keep it), so no tolerance applies, and the body's other fields are not
+  covered. Checked only when asked for (scheme="izettle"), never chosen by "auto": a
+  request stripped of its other signatures must not pass on this one.
 
     from herald_webhooks import verify_delivery, WebhookVerificationError
     try:
@@ -25,11 +27,15 @@ import binascii
 import hashlib
 import hmac
 import json
+import re
 import time
 
 __all__ = ["verify_delivery", "decode_envelope", "WebhookVerificationError", "DEFAULT_TOLERANCE_SECONDS"]
 
 DEFAULT_TOLERANCE_SECONDS = 300
+# Signature entries looked at, at most (Herald sends two during a key rotation).
+MAX_SIGNATURES = 10
+_UNIX_SECONDS = re.compile(r"[0-9]{1,12}")
 
 REASONS = (
     "no_signature",
@@ -52,25 +58,46 @@ class WebhookVerificationError(Exception):
 
 
 def _key_bytes(key):
+    raw = key.encode("utf-8")
     if key.startswith("whsec_"):
         try:
-            return base64.b64decode(key[len("whsec_"):], validate=True)
+            raw = base64.b64decode(key[len("whsec_"):], validate=True)
         except (binascii.Error, ValueError):
             pass
-    return key.encode("utf-8")
+    if not raw:
+        raise WebhookVerificationError("no_key", "an empty signing key was given")
+    return raw
 
 
 def _any_key_signed(keys, message, signatures):
+    found = False
     for key in keys:
         mac = hmac.new(_key_bytes(key), message, hashlib.sha256).digest()
-        for sig in signatures:
+        for sig in signatures[:MAX_SIGNATURES]:
             if hmac.compare_digest(mac, sig):
-                return True
-    return False
+                found = True
+    return found
+
+
+def _header_text(value):
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_header_text(v) for v in value if v is not None)
+    raise WebhookVerificationError("malformed_header", "a header value is neither text nor bytes")
+
+
+_HEX = re.compile(r"(?:[0-9a-fA-F]{2})+")
+
+
+def _hex(value):
+    return bytes.fromhex(value) if _HEX.fullmatch(value) else None
 
 
 def _unix_seconds(scheme, value):
-    if not value.isdigit() or len(value) > 12:
+    if not _UNIX_SECONDS.fullmatch(value):
         raise WebhookVerificationError("malformed_header", "the timestamp %r is not Unix seconds" % value[:40], scheme)
     return int(value)
 
@@ -82,10 +109,14 @@ def _check_time(scheme, seconds, now, tolerance):
         raise WebhookVerificationError("timestamp_in_future", "the signed timestamp (%d) is more than %d s ahead" % (seconds, tolerance), scheme)
 
 
+def _refuse_constant(name):
+    raise ValueError("not JSON: %s" % name)
+
+
 def _json_object(body):
     try:
-        value = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        value = json.loads(body.decode("utf-8"), parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return None
     return value if isinstance(value, dict) else None
 
@@ -102,12 +133,12 @@ def decode_envelope(body):
         if not all(isinstance(o.get(k), str) for k in ("organizationUuid", "messageUuid", "messageId", "timestamp")):
             return None
         try:
-            payload = json.loads(o["payload"])
-        except ValueError:
+            payload = json.loads(o["payload"], parse_constant=_refuse_constant)
+        except (ValueError, RecursionError):
             return None
         return dict(o, envelope="pusher", payload=payload, raw_payload=o["payload"])
     if isinstance(o.get("event"), str) and "data" in o:
-        if not (isinstance(o.get("id"), str) and isinstance(o.get("attemptId"), str) and isinstance(o.get("livemode"), bool) and isinstance(o.get("created"), int)):
+        if not (isinstance(o.get("id"), str) and isinstance(o.get("attemptId"), str) and isinstance(o.get("livemode"), bool) and isinstance(o.get("created"), int) and not isinstance(o.get("created"), bool)):
             return None
         return dict(o, envelope="inventory")
     return None
@@ -127,7 +158,12 @@ def verify_delivery(raw_body, headers, keys, scheme="auto", tolerance_seconds=DE
     if not keys or any(not isinstance(k, str) or k == "" for k in keys):
         raise WebhookVerificationError("no_key", "no signing key was given")
     body = raw_body.encode("utf-8") if isinstance(raw_body, str) else bytes(raw_body)
-    h = {str(k).lower(): v if isinstance(v, str) else ", ".join(v) for k, v in dict(headers).items()}
+    h = {}
+    for k, v in dict(headers).items():
+        if v is None:
+            continue
+        name = k.decode("latin-1") if isinstance(k, bytes) else str(k)
+        h[name.lower()] = _header_text(v)
     now = int(time.time()) if now is None else int(now)
 
     if scheme == "auto":
@@ -135,10 +171,11 @@ def verify_delivery(raw_body, headers, keys, scheme="auto", tolerance_seconds=DE
             scheme = "standard-webhooks"
         elif "x-herald-signature" in h:
             scheme = "herald"
-        elif "x-izettle-signature" in h:
-            scheme = "izettle"
         else:
-            raise WebhookVerificationError("no_signature", "the request carries none of webhook-signature, X-Herald-Signature, X-iZettle-Signature")
+            raise WebhookVerificationError(
+                "no_signature",
+                "the request carries neither webhook-signature nor X-Herald-Signature (X-iZettle-Signature alone is checked only with scheme='izettle')",
+            )
 
     webhook_id = None
     if scheme == "standard-webhooks":
@@ -167,11 +204,8 @@ def verify_delivery(raw_body, headers, keys, scheme="auto", tolerance_seconds=DE
         t = next((p[1] for p in parts if len(p) == 2 and p[0] == "t"), None)
         signatures = []
         for p in parts:
-            if len(p) == 2 and p[0] == "v1":
-                try:
-                    signatures.append(bytes.fromhex(p[1]))
-                except ValueError:
-                    pass
+            if len(p) == 2 and p[0] == "v1" and _hex(p[1]) is not None:
+                signatures.append(_hex(p[1]))
         if t is None or not signatures:
             raise WebhookVerificationError("malformed_header", "X-Herald-Signature must read t=<unix>,v1=<hex>", scheme)
         seconds = _unix_seconds(scheme, t)
@@ -184,10 +218,8 @@ def verify_delivery(raw_body, headers, keys, scheme="auto", tolerance_seconds=DE
             raise WebhookVerificationError("no_signature", "no X-iZettle-Signature", scheme)
         signatures = []
         for s in header.replace(",", " ").split():
-            try:
-                signatures.append(bytes.fromhex(s))
-            except ValueError:
-                pass
+            if _hex(s) is not None:
+                signatures.append(_hex(s))
         if not signatures:
             raise WebhookVerificationError("malformed_header", "X-iZettle-Signature must be lowercase hex", scheme)
         fields = _json_object(body)

@@ -57,7 +57,11 @@ class Verify(unittest.TestCase):
                         self.assertEqual(got["webhook_id"], got["id"])
                         self.assertEqual(got["data"], d["expected"])
             headers = {k: v for k, v in d["headers"].items() if k != "webhook-signature"}
-            self.assertEqual(verify_delivery(d["body"], headers, KEY, now=now)["scheme"], own)
+            if own == "herald":
+                self.assertEqual(verify_delivery(d["body"], headers, KEY, now=now)["scheme"], "herald")
+            else:
+                # X-iZettle-Signature alone is never enough for "auto" (see the downgrade test).
+                self.refused("no_signature", d["body"], headers, keys=KEY, now=now)
 
     def test_refuses_and_says_why(self):
         for d in DELIVERIES[:3] + DELIVERIES[-3:]:
@@ -87,6 +91,26 @@ class Verify(unittest.TestCase):
         verify_delivery(d["body"], d["headers"], secret, scheme="standard-webhooks", now=now)
         # Header names in any case, as WSGI or a framework may give them.
         verify_delivery(d["body"], {k.upper(): v for k, v in d["headers"].items()}, KEY, now=now)
+
+    def test_a_request_stripped_to_x_izettle_signature_is_not_a_downgrade(self):
+        d = next(d for d in DELIVERIES if d["envelope"] == "pusher")
+        body = json.loads(d["body"])
+        body["eventName"], body["messageId"] = "ProductDeleted", "fresh-id"
+        headers = {"X-iZettle-Signature": d["headers"]["x-izettle-signature"], "Content-Type": "application/json"}
+        self.refused("no_signature", json.dumps(body), headers, keys=KEY)
+
+    def test_hostile_input_gets_a_reason_not_a_crash(self):
+        d = DELIVERIES[0]
+        now = sent_at(d)
+        self.refused("malformed_header", d["body"], dict(d["headers"], **{"webhook-timestamp": "\u00b2"}), keys=KEY, now=now)
+        self.refused("malformed_body", "[" * 100000, {"X-iZettle-Signature": "ab" * 32}, keys=KEY, scheme="izettle")
+        self.refused("malformed_body", '{"timestamp": NaN, "payload": "x"}', {"X-iZettle-Signature": "ab" * 32}, keys=KEY, scheme="izettle")
+        self.refused("no_key", d["body"], d["headers"], keys="whsec_", now=now)
+        self.refused("signature_mismatch", d["body"], dict(d["headers"], **{"webhook-signature": " ".join(["v1,AAAA"] * 500)}), keys=KEY, now=now)
+        # ASGI gives names and values as bytes.
+        raw = {k.encode("latin-1"): v.encode("latin-1") for k, v in d["headers"].items()}
+        self.assertEqual(verify_delivery(d["body"], raw, KEY, now=now)["scheme"], "standard-webhooks")
+        self.assertEqual(verify_delivery(d["body"], dict(d["headers"], extra=None), KEY, now=now)["scheme"], "standard-webhooks")
 
     def test_decode_refuses_what_is_not_an_envelope(self):
         self.assertIsNone(decode_envelope(b'{"not":"an envelope"}'))

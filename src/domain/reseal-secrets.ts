@@ -1,4 +1,4 @@
-import { listSigningKeysNotUnder, replaceStoredSigningKey } from '../store/subscriptions.js';
+import { clearExpiredPreviousKeys, listSigningKeysNotUnder, replaceStoredSigningKey } from '../store/subscriptions.js';
 import { listSigningKeys, replaceSigningKeySecret } from '../store/signing-keys.js';
 import type { DomainContext } from './context.js';
 
@@ -19,8 +19,10 @@ const BATCH = 500;
  * long. A value under a key this process does not have raises SecretUnavailableError
  * before anything of that row changes, naming the key.
  */
-export async function resealSecrets(ctx: Pick<DomainContext, 'db' | 'secrets'>): Promise<ResealReport> {
+export async function resealSecrets(ctx: Pick<DomainContext, 'db' | 'secrets'>, now: Date = new Date()): Promise<ResealReport> {
   const { db, secrets } = ctx;
+  // Rotated-out signing keys whose overlap has ended are erased, not resealed.
+  await clearExpiredPreviousKeys(db, now);
   const report: ResealReport = { subscriptionKeys: 0, tokenKeys: 0 };
   for (const row of await listSigningKeys(db)) {
     if (secrets.isCurrent(row.private_jwk)) continue;

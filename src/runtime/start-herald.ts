@@ -70,7 +70,7 @@ export async function startHerald(opts: StartOptions): Promise<RunningHerald> {
     }
     // Seals what an older version stored in clear and moves values off previous keys;
     // fails the start, naming the key, if a value is under a key this process lacks.
-    const resealed = await resealSecrets({ db, secrets });
+    const resealed = await resealSecrets({ db, secrets }, clock.now());
     if (resealed.subscriptionKeys + resealed.tokenKeys > 0) {
       log.info({ ...resealed, keyId: secrets.currentKeyId }, 'secrets at rest resealed under the current encryption key');
     }

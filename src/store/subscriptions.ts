@@ -205,15 +205,28 @@ export async function replaceStoredSigningKey(q: Queryable, column: SigningKeyCo
 
 /**
  * Gives a subscription a new signing key (sealed); its current one becomes the previous
- * key, used beside the new one until `until`. A previous key from an earlier rotation is
- * dropped. False when the subscription is gone.
+ * key, used beside the new one until `until`. During an earlier rotation's overlap the
+ * previous key stays (the one receivers still hold: a retried or concurrent rotation must
+ * not cut it off) and the key that rotation made is dropped. False when the subscription
+ * is gone.
  */
 export async function rotateStoredSigningKey(q: Queryable, id: number, sealedNew: string, until: Date, now: Date): Promise<boolean> {
   const r = await q.query(
     `update subscriptions
-        set previous_signing_key = signing_key, signing_key = $2, previous_signing_key_until = $3, updated_at = $4
+        set previous_signing_key = case when previous_signing_key_until > $4 then previous_signing_key else signing_key end,
+            signing_key = $2, previous_signing_key_until = $3, updated_at = $4
       where id = $1 and deleted_at is null`,
     [id, sealedNew, until, now],
   );
   return r.rowCount > 0;
+}
+
+/** Erases previous signing keys whose overlap has ended (they sign nothing any more). */
+export async function clearExpiredPreviousKeys(q: Queryable, now: Date): Promise<number> {
+  const r = await q.query(
+    `update subscriptions set previous_signing_key = null, previous_signing_key_until = null
+      where previous_signing_key_until <= $1`,
+    [now],
+  );
+  return r.rowCount;
 }

@@ -28,6 +28,7 @@ for (const backend of testDatabases()) {
     let oldKey: string;
     let newKey: string;
     const keyA = randomBytes(32);
+    const keyB = randomBytes(32);
     let testDb: TestDb;
 
     before(async () => {
@@ -134,17 +135,35 @@ for (const backend of testDatabases()) {
       assert.equal(await verifies(pusher, oldKey, 'izettle'), false);
     });
 
+    it('a second rotation during an overlap keeps the key receivers hold (a retried request cuts nothing off)', async () => {
+      const first = ((await (await rotate({ overlapSeconds: 600 })).json()) as { signingKey: string }).signingKey;
+      const second = ((await (await rotate({ overlapSeconds: 600 })).json()) as { signingKey: string }).signingKey;
+      const { pusher } = await deliverBoth();
+      assert.equal(await verifies(pusher, newKey, 'standard-webhooks'), true, 'the key held before both rotations still verifies');
+      assert.equal(await verifies(pusher, second, 'standard-webhooks'), true);
+      assert.equal(await verifies(pusher, first, 'standard-webhooks'), false, 'the key made by the first rotation is dropped');
+      newKey = second;
+    });
+
     it('a new encryption key reseals the previous signing key too; it still signs during its overlap', async () => {
+      clock.advance(601_000); // the last overlap is over: this rotation keeps the current key
       const res = await rotate({ overlapSeconds: 600 });
       const rotated = ((await res.json()) as { signingKey: string }).signingKey;
       await h.stop();
-      const keyB = randomBytes(32);
       h = await startTestHerald(backend, { testDb, clock, roles: { api: true, worker: true }, config: { pollIntervalMs: 60_000, encryptionKey: keyB, previousEncryptionKeys: [keyA] } });
       const stored = (await testDb.db.query<{ k: string; p: string }>('select signing_key as k, previous_signing_key as p from subscriptions')).rows[0]!;
       for (const v of [stored.k, stored.p]) assert.ok(v.startsWith(`sealed:v1:${encryptionKeyId(keyB)}:`), v.slice(0, 40));
       const { pusher } = await deliverBoth();
       assert.equal(await verifies(pusher, newKey, 'standard-webhooks'), true); // the previous key now
       assert.equal(await verifies(pusher, rotated, 'standard-webhooks'), true);
+    });
+
+    it('a rotated-out key is erased once its overlap has ended (at the next start)', async () => {
+      clock.advance(601_000);
+      await h.stop();
+      h = await startTestHerald(backend, { testDb, clock, roles: { api: true, worker: true }, config: { pollIntervalMs: 60_000, encryptionKey: keyB } });
+      const stored = (await testDb.db.query<{ p: string | null; u: Date | null }>('select previous_signing_key as p, previous_signing_key_until as u from subscriptions')).rows[0]!;
+      assert.deepEqual(stored, { p: null, u: null });
     });
   });
 }

@@ -53,10 +53,11 @@ describe('herald-webhooks: real deliveries', () => {
           assert.deepEqual(d.data, examplePayload(e.name));
         }
       }
-      // Without Standard Webhooks' headers, auto falls back to the envelope's own signature.
+      // Without Standard Webhooks' headers, auto takes X-Herald-Signature (which covers the
+      // whole body and its time of sending), never X-iZettle-Signature alone.
       const { 'webhook-signature': _s, ...own } = req.headers;
-      const d = await verifyDelivery(req.body, own, { keys: signingKey });
-      assert.equal(d.scheme, e.envelope === 'pusher' ? 'izettle' : 'herald');
+      if (e.envelope === 'inventory') assert.equal((await verifyDelivery(req.body, own, { keys: signingKey })).scheme, 'herald');
+      else await refused('no_signature', req.body, own, { keys: signingKey });
     }
   });
 
@@ -100,7 +101,22 @@ describe('herald-webhooks: real deliveries', () => {
     await refused('signature_mismatch', forged, pusher.headers, { keys: signingKey, scheme: 'izettle' });
     // ...and it carries no freshness of its own: an old delivery still verifies by it.
     await verifyDelivery(pusher.body, pusher.headers, { keys: signingKey, scheme: 'izettle', now: new Date(Date.now() + 86_400_000) });
-    await refused('malformed_body', '{"not":"an envelope"}', { 'x-izettle-signature': 'ab'.repeat(32) }, { keys: signingKey });
+    await refused('malformed_body', '{"not":"an envelope"}', { 'x-izettle-signature': 'ab'.repeat(32) }, { keys: signingKey, scheme: 'izettle' });
+  });
+
+  it('does not let a request stripped down to X-iZettle-Signature through (no downgrade), and refuses hostile input with a reason', async () => {
+    const req = byEvent.get('ProductCreated')!;
+    const body = JSON.parse(req.body) as Record<string, string>;
+    // X-iZettle-Signature covers timestamp and payload only: a relabelled replay keeps it valid.
+    const relabelled = JSON.stringify({ ...body, eventName: 'ProductDeleted', messageId: 'fresh-id' });
+    const stripped = { 'x-izettle-signature': req.headers['x-izettle-signature'], 'content-type': 'application/json' };
+    await refused('no_signature', relabelled, stripped, { keys: signingKey });
+    const now = new Date(Number(req.headers['webhook-timestamp']) * 1000);
+    await refused('malformed_header', req.body, { ...req.headers, 'webhook-timestamp': '\u00b2' }, { keys: signingKey, now });
+    await refused('malformed_body', '['.repeat(100_000), { 'x-izettle-signature': 'ab'.repeat(32) }, { keys: signingKey, scheme: 'izettle' });
+    await refused('no_key', req.body, req.headers, { keys: 'whsec_', now });
+    const many = Array.from({ length: 500 }, () => 'v1,AAAA').join(' ');
+    await refused('signature_mismatch', req.body, { ...req.headers, 'webhook-signature': many }, { keys: signingKey, now });
   });
 
   it('accepts any of several keys (a rotation), and a Standard Webhooks secret', async () => {

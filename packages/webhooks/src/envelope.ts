@@ -90,8 +90,8 @@ export function decodeEnvelope(body: Uint8Array | string): Delivery | undefined 
   if (typeof o.event === 'string' && 'data' in o) {
     const id = str('id');
     const attemptId = str('attemptId');
-    if (id === undefined || attemptId === undefined || typeof o.livemode !== 'boolean' || typeof o.created !== 'number') return undefined;
-    return { envelope: 'inventory', id, attemptId, livemode: o.livemode, created: o.created, event: o.event, data: o.data } as InventoryDelivery;
+    if (id === undefined || attemptId === undefined || typeof o.livemode !== 'boolean' || !Number.isInteger(o.created)) return undefined;
+    return { envelope: 'inventory', id, attemptId, livemode: o.livemode, created: o.created as number, event: o.event, data: o.data } as InventoryDelivery;
   }
   return undefined;
 }

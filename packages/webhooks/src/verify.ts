@@ -14,7 +14,10 @@
  * - `izettle`, on Pusher envelopes, as the original Zettle service: `X-iZettle-Signature:
  *   <hex>` over `<body.timestamp>.<body.payload>`. It covers two fields of the body, and
  *   the body's timestamp is when the event was accepted (a retry hours later keeps it),
- *   so it carries no freshness: no tolerance applies. Prefer `standard-webhooks`.
+ *   so it carries no freshness: no tolerance applies, and the body's other fields
+ *   (eventName, messageId...) are not covered. Checked only when asked for
+ *   (`scheme: 'izettle'`), never chosen by `auto`: a request stripped of its other
+ *   signatures must not pass on this one.
  *
  * Comparisons are WebCrypto's `verify`, constant time.
  */
@@ -60,7 +63,11 @@ export interface VerifyOptions {
    * is taken too.
    */
   keys: string | readonly string[];
-  /** Which signature to check. Default `auto`: Standard Webhooks when present, else X-Herald-Signature, else X-iZettle-Signature. */
+  /**
+   * Which signature to check. Default `auto`: Standard Webhooks when present, else
+   * X-Herald-Signature. `izettle` only when asked for: it covers two body fields and no
+   * time of sending (for receivers ported from Zettle's service).
+   */
   scheme?: Scheme | 'auto';
   /** How far a signed timestamp may be from now, in seconds (default 300, as Standard Webhooks and Stripe). */
   toleranceSeconds?: number;
@@ -93,9 +100,13 @@ function headerMap(headers: HeadersInput): Map<string, string> {
 }
 
 function keyBytes(key: string): Bytes {
-  if (key.startsWith('whsec_')) return base64Bytes(key.slice('whsec_'.length)) ?? utf8.encode(key);
-  return utf8.encode(key);
+  const bytes = key.startsWith('whsec_') ? (base64Bytes(key.slice('whsec_'.length)) ?? utf8.encode(key)) : utf8.encode(key);
+  if (bytes.length === 0) throw new WebhookVerificationError('no_key', 'an empty signing key was given');
+  return bytes;
 }
+
+/** Signature entries looked at, at most (Herald sends two during a key rotation). */
+const MAX_SIGNATURES = 10;
 
 function base64Bytes(s: string): Bytes | undefined {
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0) return undefined;
@@ -123,15 +134,28 @@ function concat(...parts: (string | Uint8Array)[]): Bytes {
   return out;
 }
 
-/** True when any key's HMAC-SHA256 of `message` is any of `signatures` (WebCrypto verify: constant time). */
+/** Compares two byte strings in time that depends only on their length. */
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
+
+/**
+ * True when any key's HMAC-SHA256 of `message` is any of `signatures`: one MAC per key
+ * (not per key and entry: many entries must not multiply the hashing of a large body),
+ * compared in constant time.
+ */
 async function anyKeySigned(keys: readonly string[], message: Bytes, signatures: Bytes[]): Promise<boolean> {
+  const candidates = signatures.slice(0, MAX_SIGNATURES);
+  let found = false;
   for (const key of keys) {
-    const k = await crypto.subtle.importKey('raw', keyBytes(key), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
-    for (const sig of signatures) {
-      if (sig.length === 32 && (await crypto.subtle.verify('HMAC', k, sig, message))) return true;
-    }
+    const k = await crypto.subtle.importKey('raw', keyBytes(key), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+    const mac = new Uint8Array(await crypto.subtle.sign('HMAC', k, message));
+    for (const sig of candidates) if (equalBytes(mac, sig)) found = true;
   }
-  return false;
+  return found;
 }
 
 function checkTime(scheme: Scheme, seconds: number, now: Date, tolerance: number): void {
@@ -166,8 +190,12 @@ export async function verifyDelivery(rawBody: string | Uint8Array, headers: Head
   if (scheme === 'auto') {
     if (h.has('webhook-signature')) scheme = 'standard-webhooks';
     else if (h.has('x-herald-signature')) scheme = 'herald';
-    else if (h.has('x-izettle-signature')) scheme = 'izettle';
-    else throw new WebhookVerificationError('no_signature', 'the request carries none of webhook-signature, X-Herald-Signature, X-iZettle-Signature');
+    else {
+      throw new WebhookVerificationError(
+        'no_signature',
+        "the request carries neither webhook-signature nor X-Herald-Signature (X-iZettle-Signature alone is checked only with scheme: 'izettle')",
+      );
+    }
   }
 
   let webhookId: string | undefined;
