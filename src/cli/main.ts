@@ -34,7 +34,7 @@ Administration (calls a running Herald's admin API; see herald org --help, heral
   each with --url URL (default http://$HOST:$PORT), --admin-token TOKEN
   (default HERALD_ADMIN_TOKEN, else $HERALD_DATA_DIR/admin-token) and --json
 
-Environment variables configure the service; see docs/configuration.md.
+Every command takes --help. Environment variables configure the service; see docs/configuration.md.
 `;
 
 /** Exit statuses: 0 ok, 1 runtime failure (or an error answer of the server), 2 bad configuration or usage. */
@@ -129,6 +129,30 @@ async function runReseal(): Promise<void> {
   }
 }
 
+/** Each service command's --help: what it does, and that it takes no flags (settings are environment variables). */
+const SERVICE_HELP: Record<'serve' | 'api' | 'worker' | 'migrate' | 'reseal', string> = {
+  serve: 'run the API and the delivery worker in one process (what npm start runs)',
+  api: 'run the HTTP API only',
+  worker: 'run the delivery worker only (on PostgreSQL, run as many as you like)',
+  migrate: 'apply the database migrations and exit',
+  reseal: 'seal every secret at rest under HERALD_ENCRYPTION_KEY (after an encryption-key rotation) and exit',
+};
+
+/**
+ * A service command's flags: only --help (-h), which prints its help and does nothing
+ * else. Anything else is a usage error (exit 2) before anything runs.
+ */
+function serviceFlags(command: keyof typeof SERVICE_HELP, args: string[]): 'run' | 'helped' {
+  const { values } = parseArgs({ args, options: { help: { type: 'boolean', short: 'h', default: false } }, strict: true, allowPositionals: false });
+  if (!values.help) return 'run';
+  console.log(`Usage: herald ${command}
+
+  ${SERVICE_HELP[command]}.
+
+It takes no flags: settings are environment variables (docs/configuration.md).`);
+  return 'helped';
+}
+
 /** How long past HERALD_SHUTDOWN_TIMEOUT_MS closing the database and listeners may take. */
 const SHUTDOWN_GRACE_MS = 2000;
 
@@ -138,13 +162,13 @@ export async function main(argv: string[]): Promise<void> {
     case 'serve':
     case 'api':
     case 'worker':
-      parseArgs({ args: rest, options: {} });
+      if (serviceFlags(command, rest) === 'helped') return;
       return runService({ api: command !== 'worker', worker: command !== 'api' });
     case 'migrate':
-      parseArgs({ args: rest, options: {} });
+      if (serviceFlags(command, rest) === 'helped') return;
       return runMigrate();
     case 'reseal':
-      parseArgs({ args: rest, options: {} });
+      if (serviceFlags(command, rest) === 'helped') return;
       return runReseal();
     case 'org':
       return orgCommand(rest);

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -27,6 +27,20 @@ describe('herald CLI', () => {
     const p = runHerald(['serve'], { PORT: 'not-a-port', HERALD_DATA_DIR: tempDir() });
     assert.equal(await p.exited, 2);
     assert.match(p.output(), /PORT: must be an integer/);
+  });
+
+  it('--help on a service command prints its help and does nothing else; any other flag is exit 2', async () => {
+    for (const command of ['serve', 'api', 'worker', 'migrate', 'reseal']) {
+      const dataDir = tempDir();
+      const p = runHerald([command, '--help'], { HERALD_DATA_DIR: dataDir, PORT: String(await freePort()) });
+      assert.equal(await p.exited, 0, p.output());
+      assert.match(p.output(), new RegExp(`Usage: herald ${command}`));
+      assert.deepEqual(readdirSync(dataDir), [], `herald ${command} --help touched the data dir`);
+      const bad = runHerald([command, '--bogus'], { HERALD_DATA_DIR: dataDir });
+      assert.equal(await bad.exited, 2);
+      assert.match(bad.output(), /Unknown option '--bogus'/);
+      assert.deepEqual(readdirSync(dataDir), []);
+    }
   });
 
   it('exits 2 on an unknown command', async () => {
