@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { buildApp } from '../api/app.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config.js';
@@ -77,6 +77,15 @@ export async function startHerald(opts: StartOptions): Promise<RunningHerald> {
 
     const registry = new Registry();
     collectDefaultMetrics({ register: registry });
+    // What is running, for dashboards and alerts that compare versions across a fleet.
+    new Gauge({
+      name: 'herald_build_info',
+      help: 'Always 1; the labels say what this process runs: Herald version, Node.js version, database, roles.',
+      labelNames: ['version', 'node', 'database', 'roles'],
+      registers: [registry],
+    })
+      .labels(VERSION, process.versions.node, db.kind, [roles.api && 'api', roles.worker && 'worker'].filter(Boolean).join(','))
+      .set(1);
     const sender = makeSender({ timeoutMs: config.deliveryTimeoutMs, allowInsecure: config.allowInsecureDestinations });
     // Closed last: in-flight requests and attempts use it until they finish.
     closers.push(() => sender.close());

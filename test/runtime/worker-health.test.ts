@@ -2,6 +2,7 @@
 // own port, its delivery counters included (issue 13 item 7), and runs none when the
 // setting is `off`.
 import assert from 'node:assert/strict';
+import { VERSION } from '../../src/runtime/version.js';
 import { after, before, describe, it } from 'node:test';
 import { v1 as uuidv1 } from 'uuid';
 import { loadConfig } from '../../src/config.js';
@@ -62,6 +63,8 @@ for (const backend of testDatabases()) {
       const attempts = /^herald_delivery_attempts_total\{[^}]*outcome="delivered"[^}]*\} (\d+)/m.exec(text);
       assert.ok(attempts && Number(attempts[1]) >= 1, text.split('\n').filter((l) => l.startsWith('herald_delivery')).join('\n'));
       assert.match(text, /^herald_deliveries_pending /m);
+      // What this process runs.
+      assert.match(text, new RegExp(`^herald_build_info\\{version="${VERSION.replaceAll('.', '\\.')}",node="${process.versions.node.replaceAll('.', '\\.')}",database="${backend.name}",roles="worker"\\} 1$`, 'm'));
     });
 
     it('runs no listener when the setting is off', async () => {
