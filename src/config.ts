@@ -214,6 +214,13 @@ const SETTINGS = {
     parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
     description: 'pino log level.',
   },
+  attemptLogLevel: {
+    env: 'HERALD_ATTEMPT_LOG_LEVEL',
+    default: 'info',
+    parse: oneOf('info', 'debug', 'off'),
+    description:
+      'The level of the one log line each delivery attempt writes (subscription, destination origin, attempt, status, latency, error class, outcome; never a key or a body). off: none.',
+  },
   logFormat: {
     env: 'HERALD_LOG_FORMAT',
     default: 'auto',

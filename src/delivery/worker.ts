@@ -34,6 +34,7 @@ export interface WorkerDeps {
     | 'heartbeatSeconds'
     | 'retrySchedule'
     | 'exhaustedSubscription'
+    | 'attemptLogLevel'
   >;
   log: Logger;
   /** Opens the subscriptions' sealed signing keys. */
@@ -199,7 +200,27 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
     metrics?.attemptLatency.observe(result.latencyMs / 1000);
     // Stage 2, decide: every answer, success or failure, goes through the one rule.
     const decision = decide({ result, attemptsMade: d.attempts, schedule: config.retrySchedule, now, random: deps.random });
-    metrics?.attempts.inc({ outcome: decision.kind === 'delivered' ? 'delivered' : decision.kind === 'retry' ? 'retry' : decision.reason });
+    const outcome = decision.kind === 'delivered' ? 'delivered' : decision.kind === 'retry' ? 'retry' : decision.reason;
+    metrics?.attempts.inc({ outcome });
+    // One line per attempt, for operators (HERALD_ATTEMPT_LOG_LEVEL): never a key, a header or a body.
+    if (config.attemptLogLevel !== 'off') {
+      log[config.attemptLogLevel as 'info' | 'debug'](
+        {
+          delivery: d.id,
+          attemptId: req.attemptId,
+          subscription: d.subscription_uuid,
+          event: d.event_name,
+          origin: d.destination_origin,
+          attempt: d.attempts,
+          status: result.status ?? null,
+          latencyMs: Math.round(result.latencyMs),
+          errorClass: result.ok ? null : result.errorClass,
+          outcome,
+          ...(decision.kind === 'retry' ? { retryAt: decision.at.toISOString() } : {}),
+        },
+        'delivery attempt',
+      );
+    }
     if (decision.kind === 'delivered') {
       if (!result.ok) throw new Error('unreachable: only a 2xx delivers');
       successes.add({

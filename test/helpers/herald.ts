@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../src/clock.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { makeLogger } from '../../src/logger.js';
+import { makeLogger, type Logger } from '../../src/logger.js';
 import { startHerald, type Roles, type RunningHerald } from '../../src/runtime/start-herald.js';
 import type { TestDatabase, TestDb } from './db.js';
 
@@ -28,6 +28,8 @@ export async function startTestHerald(
     random?: () => number;
     /** Start on this database (kept when the Herald stops) instead of a fresh one. */
     testDb?: TestDb;
+    /** A logger of the test's own (to read what Herald logs). */
+    log?: Logger;
   } = {},
 ): Promise<TestHerald> {
   const testDb = opts.testDb ?? (await backend.open());
@@ -42,7 +44,7 @@ export async function startTestHerald(
       ...opts.config,
     },
   );
-  const log = makeLogger({ logLevel: process.env.HERALD_TEST_LOG_LEVEL as Config['logLevel'] ?? 'silent', logFormat: 'json' });
+  const log = opts.log ?? makeLogger({ logLevel: process.env.HERALD_TEST_LOG_LEVEL as Config['logLevel'] ?? 'silent', logFormat: 'json' });
   const herald = await startHerald({
     config,
     roles: opts.roles ?? { api: true, worker: false },
