@@ -214,6 +214,13 @@ const SETTINGS = {
     parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
     description: 'pino log level.',
   },
+  requestLogLevel: {
+    env: 'HERALD_REQUEST_LOG_LEVEL',
+    default: 'info',
+    parse: oneOf('info', 'debug', 'off'),
+    description:
+      'The level of the one log line each HTTP request writes (request id, method, route pattern, status, milliseconds; never the raw URL or a header). off: none.',
+  },
   attemptLogLevel: {
     env: 'HERALD_ATTEMPT_LOG_LEVEL',
     default: 'info',

@@ -12,6 +12,7 @@ import type { Db } from '../store/db.js';
 import errorHandler, { clientErrorHandler, frameworkErrorHandler } from './plugins/error-handler.js';
 import inputRules, { jsonParseDepthError, jsonSizeError } from './plugins/input-rules.js';
 import lingeringClose from './plugins/lingering-close.js';
+import requestLog, { requestIdOf } from './plugins/request-log.js';
 import metrics from './plugins/metrics.js';
 import openapi from './plugins/openapi.js';
 import rateLimits from './plugins/rate-limit.js';
@@ -57,7 +58,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
     // Errors are logged by the error handler; request bodies (which may hold secrets) never.
-    logController: new LogController({ disableRequestLogging: true }),
+    // One id per request, the caller's X-Request-Id if sane (plugins/request-log.ts),
+    // labelling every line of the request as requestId.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
+    genReqId: requestIdOf,
     // Over it: 413, which reaches even a client still streaming its body (lingeringClose).
     bodyLimit: 1024 * 1024,
     // The client IP that per-IP rate limits count by, when a proxy stands in front.
@@ -98,6 +102,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(inputRules);
   await app.register(formbody);
   await app.register(metrics, { registry: deps.registry });
+  await app.register(requestLog, { level: deps.config.requestLogLevel as 'info' | 'debug' | 'off' });
   await app.register(openapi, { version: deps.version });
 
   const ctx: DomainContext = { db: deps.db, clock: deps.clock, config: deps.config, log: deps.log, secrets: deps.secrets };
