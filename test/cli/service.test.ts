@@ -43,6 +43,11 @@ describe('herald CLI', () => {
     }
   });
 
+  it('runs as `npx herald` from the checkout, as the README says', () => {
+    const out = execFileSync('npx', ['--no-install', 'herald', '--version'], { cwd: new URL('../..', import.meta.url), encoding: 'utf8' });
+    assert.match(out.trim(), /^\d+\.\d+\.\d+$/);
+  });
+
   it('exits 2 on an unknown command', async () => {
     const p = runHerald(['frobnicate'], {});
     assert.equal(await p.exited, 2);
