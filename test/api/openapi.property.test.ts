@@ -87,7 +87,8 @@ function operationsOf(doc: Schema): { ops: Operation[]; specError: Schema; inven
     return Object.fromEntries(Object.entries(d).map(([k, v]) => [k, resolveAll(v)]));
   };
   const byTitle = (title: string) => {
-    const s = Object.values(components).find((c) => c.title === title);
+    // Shared schemas are named by their $id (src/api/plugins/openapi.ts).
+    const s = components[title] ?? Object.values(components).find((c) => c.title === title);
     assert.ok(s, `openapi.json has no ${title} schema`);
     return resolveAll(s) as Schema;
   };

@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { OPERATION_IDS, operationKey, PUBLIC_OPERATIONS } from '../operation-ids.js';
 
 /**
  * OpenAPI 3.1 generated from the route schemas, served at GET /openapi.json, and a
@@ -10,6 +11,16 @@ import fp from 'fastify-plugin';
 export default fp(
   async function openapi(app: FastifyInstance, opts: { version: string }) {
     await app.register(swagger, {
+      // Shared schemas under their own names (Subscription, ErrorBody...), not def-0, def-1.
+      refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+      // Each operation's id from the one table; routes without a credential say so.
+      transform: ({ schema, url, route }) => {
+        if (!schema || schema.hide) return { schema, url };
+        const methods = Array.isArray(route.method) ? route.method : [route.method];
+        const operationId = OPERATION_IDS[operationKey(methods[0]!, url)];
+        if (!operationId) return { schema, url };
+        return { schema: { ...schema, operationId, ...(PUBLIC_OPERATIONS.has(operationId) ? { security: [] } : {}) }, url };
+      },
       openapi: {
         openapi: '3.1.0',
         info: {
@@ -19,6 +30,7 @@ export default fp(
             'Signed, durable webhook delivery. Implements the Pusher API (webhook subscriptions), the event payloads, ' +
             'the business APIs that emit them, and the Inventory API payment-terminals resource.',
         },
+        servers: [{ url: '/', description: 'This Herald (the server answering this document).' }],
         components: {
           securitySchemes: {
             bearer: {
