@@ -203,8 +203,9 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
     const outcome = decision.kind === 'delivered' ? 'delivered' : decision.kind === 'retry' ? 'retry' : decision.reason;
     metrics?.attempts.inc({ outcome });
     // One line per attempt, for operators (HERALD_ATTEMPT_LOG_LEVEL): never a key, a header or a body.
-    if (config.attemptLogLevel !== 'off') {
-      log[config.attemptLogLevel as 'info' | 'debug'](
+    const attemptLevel = config.attemptLogLevel as 'info' | 'debug' | 'off';
+    if (attemptLevel !== 'off' && log.isLevelEnabled(attemptLevel)) {
+      log[attemptLevel](
         {
           delivery: d.id,
           attemptId: req.attemptId,
