@@ -45,11 +45,6 @@ export class LocalQueue<T extends { destination_origin: string }> {
     return this.items.length;
   }
 
-  /** How many of an origin's deliveries are queued. */
-  queuedFor(origin: string): number {
-    return this.perOrigin.get(origin) ?? 0;
-  }
-
   /** The origins with queued deliveries, and how many each. */
   origins(): IterableIterator<[string, number]> {
     return this.perOrigin.entries();

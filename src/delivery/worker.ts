@@ -90,8 +90,12 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
   const lowWater = Math.ceil(fullPrefetch / 2);
   // Deliveries handed back from the queue, being recorded as unstarted.
   let returning = 0;
-  /** An origin's deliveries this worker holds: in flight or queued (the claim counts both). */
-  const held = (origin: string) => (inflightByOrigin.get(origin) ?? 0) + queue.queuedFor(origin);
+  /** Each origin's deliveries this worker holds: in flight or queued (the claim counts both). */
+  const heldByOrigin = (): Map<string, number> => {
+    const held = new Map(inflightByOrigin);
+    for (const [origin, n] of queue.origins()) held.set(origin, (held.get(origin) ?? 0) + n);
+    return held;
+  };
   // Each origin's limit, learned from its answers; it starts where the fixed limit was.
   const limits = new DestinationLimits({
     initial: Math.min(INITIAL_DESTINATION_LIMIT, config.perDestinationConcurrency),
@@ -354,12 +358,10 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
 
   let recheckTimer: NodeJS.Timeout | undefined;
 
-  /** Origins not worth scanning: at their limit in this worker or the fleet, or paused. */
-  function skipOrigins(now: number): string[] {
+  /** Origins not worth scanning: at their limit in this worker (`held`) or the fleet, or paused. */
+  function skipOrigins(now: number, held: Map<string, number>): string[] {
     const skip = new Set(limits.paused(now));
-    for (const origin of new Set([...inflightByOrigin.keys(), ...[...queue.origins()].map(([o]) => o)])) {
-      if (held(origin) >= limits.limitOf(origin)) skip.add(origin);
-    }
+    for (const [origin, n] of held) if (n >= limits.limitOf(origin)) skip.add(origin);
     const wallNow = performance.now(); // a moment of real time, whatever the clock says
     for (const [origin, until] of fleetSaturated) {
       if (until > wallNow) skip.add(origin);
@@ -387,15 +389,13 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
         const now = clock.now();
         const t = now.getTime();
         const leaseUntil = t + config.leaseSeconds * 1000;
-        // As the claim counts them: in flight and queued.
-        const own = new Map<string, number>(inflightByOrigin);
-        for (const [origin, n] of queue.origins()) own.set(origin, (own.get(origin) ?? 0) + n);
+        const own = heldByOrigin();
         const { deliveries: rows, origins, otherWorkers } = await claimDeliveries(db, {
           now,
           leaseUntil: new Date(leaseUntil),
           limit: want,
           scan: Math.max(want * 2, 64),
-          skipOrigins: skipOrigins(t),
+          skipOrigins: skipOrigins(t, own),
           initialLimit: limits.initialLimit,
           ceiling: limits.ceiling,
           own,
