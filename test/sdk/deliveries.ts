@@ -1,14 +1,12 @@
 // Real deliveries of every event type in the catalog, from a running Herald, for the
-// receiver SDKs' tests (TypeScript and Python).
+// receiver SDKs' tests (TypeScript and Python): the business APIs' webhook environment
+// (test/helpers/webhooks.ts), one event of each type.
 import assert from 'node:assert/strict';
-import { v1 as uuidv1 } from 'uuid';
 import { EVENT_TYPES } from '../../src/domain/catalog.js';
-import { ALL_SCOPES } from '../../src/domain/scopes.js';
 import { INVENTORY_EXAMPLES, PUSHER_EXAMPLES } from '../fixtures/spec-payloads.js';
 import { testDatabases } from '../helpers/db.js';
-import { startTestHerald, type TestHerald } from '../helpers/herald.js';
-import { asCredential, createCredential, type TestCredential } from '../helpers/identity.js';
-import { startReceiver, type ReceivedRequest, type TestReceiver } from '../helpers/receiver.js';
+import type { ReceivedRequest } from '../helpers/receiver.js';
+import { eventNameOf, startWebhookEnv, type WebhookEnv } from '../helpers/webhooks.js';
 
 /** OrganizationUpdated has no example in the spec: it is made by the API that emits it, with this name. */
 export const ORGANIZATION_NAME = 'Receiver SDK Café';
@@ -18,68 +16,35 @@ export function examplePayload(name: string): Record<string, unknown> {
   return PUSHER_EXAMPLES[name]?.payload ?? INVENTORY_EXAMPLES[name]?.data ?? { example: name };
 }
 
-export interface EveryEvent {
-  h: TestHerald;
-  receiver: TestReceiver;
-  cred: TestCredential;
-  signingKey: string;
+export type EveryEvent = WebhookEnv & {
   /** The delivery of each event, by name. */
   byEvent: Map<string, ReceivedRequest>;
   /** The message id each publish answered (OrganizationUpdated: none). */
   published: Map<string, string>;
-  stop(): Promise<void>;
-}
+};
 
-/** Starts Herald (PGlite), subscribes to every event, makes one of each and waits for their deliveries. */
+/** Starts Herald (PGlite) with a subscription to every event, makes one of each and waits for their deliveries. */
 export async function deliverEveryEvent(): Promise<EveryEvent> {
-  const pglite = testDatabases().find((b) => b.name === 'pglite')!;
-  const receiver = await startReceiver();
-  const h = await startTestHerald(pglite, { roles: { api: true, worker: true }, config: { pollIntervalMs: 60_000 } });
-  const cred = await createCredential(h, ALL_SCOPES);
-  const call = asCredential(h, cred);
-  const res = await call('POST', '/organizations/self/subscriptions', {
-    uuid: uuidv1(),
-    transportName: 'WEBHOOK',
-    eventNames: [],
-    destination: `${receiver.url}/hook`,
-    contactEmail: 'sdk@example.com',
-  });
-  assert.equal(res.status, 200, await res.clone().text());
-  const signingKey = ((await res.json()) as { signingKey: string }).signingKey;
-  receiver.reset();
+  const env = await startWebhookEnv(testDatabases().find((b) => b.name === 'pglite')!);
   const published = new Map<string, string>();
-  for (const e of EVENT_TYPES) {
-    if (e.name === 'OrganizationUpdated') {
-      const put = await call('PUT', '/organizations/self', { name: ORGANIZATION_NAME, contactEmail: 'sdk@example.com' });
-      assert.equal(put.status, 200, await put.clone().text());
-      continue;
+  const requests = await env.deliveredBy(async () => {
+    for (const e of EVENT_TYPES) {
+      if (e.name === 'OrganizationUpdated') {
+        const put = await env.call('PUT', '/organizations/self', { name: ORGANIZATION_NAME, contactEmail: 'sdk@example.com' });
+        assert.equal(put.status, 200, await put.clone().text());
+        continue;
+      }
+      const r = await env.h.admin(`/admin/organizations/${env.org}/events`, {
+        method: 'POST',
+        body: JSON.stringify({ eventName: e.name, payload: examplePayload(e.name) }),
+      });
+      assert.equal(r.status, 202, `${e.name}: ${await r.clone().text()}`);
+      published.set(e.name, ((await r.json()) as { messageId: string }).messageId);
     }
-    const r = await h.admin(`/admin/organizations/${cred.organizationUuid}/events`, {
-      method: 'POST',
-      body: JSON.stringify({ eventName: e.name, payload: examplePayload(e.name) }),
-    });
-    assert.equal(r.status, 202, `${e.name}: ${await r.clone().text()}`);
-    published.set(e.name, ((await r.json()) as { messageId: string }).messageId);
-  }
-  h.worker!.wake();
+  });
   // One each (a subscription to every event gets PersonalAssertionDeleted under its own name only).
-  await receiver.waitFor(EVENT_TYPES.length);
-  const byEvent = new Map<string, ReceivedRequest>();
-  for (const req of receiver.requests) {
-    const j = req.json as { eventName?: string; event?: string };
-    byEvent.set(j.eventName ?? j.event!, req);
-  }
+  const byEvent = new Map(requests.map((r) => [eventNameOf(r)!, r]));
+  assert.equal(requests.length, EVENT_TYPES.length);
   assert.deepEqual([...byEvent.keys()].sort(), EVENT_TYPES.map((e) => e.name).sort());
-  return {
-    h,
-    receiver,
-    cred,
-    signingKey,
-    byEvent,
-    published,
-    async stop() {
-      await h.stop();
-      await receiver.close();
-    },
-  };
+  return Object.assign(env, { byEvent, published });
 }
