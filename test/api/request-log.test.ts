@@ -2,11 +2,10 @@
 // X-Request-Id when it is a sane token, else a new one, answered and on every line of the
 // request; the line names the route pattern, never the raw URL or a credential.
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { ALL_SCOPES } from '../../src/domain/scopes.js';
-import { makeLogger } from '../../src/logger.js';
 import { testDatabases } from '../helpers/db.js';
+import { captureLog } from '../helpers/log.js';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { createCredential, type TestCredential } from '../helpers/identity.js';
 
@@ -15,19 +14,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{1
 
 for (const level of ['info', 'off'] as const) {
   describe(`request ids and request logs: HERALD_REQUEST_LOG_LEVEL=${level}`, () => {
-    const lines: Record<string, unknown>[] = [];
-    let raw = '';
+    const { log, lines, raw } = captureLog();
     let h: TestHerald;
     let cred: TestCredential;
     before(async () => {
-      const sink = new Writable({
-        write(chunk: Buffer, _enc, done) {
-          raw += chunk.toString();
-          for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>);
-          done();
-        },
-      });
-      h = await startTestHerald(pglite, { log: makeLogger({ logLevel: 'info', logFormat: 'json' }, sink), config: { requestLogLevel: level } });
+      h = await startTestHerald(pglite, { log, config: { requestLogLevel: level } });
       cred = await createCredential(h, ALL_SCOPES);
     });
     after(() => h?.stop());
@@ -50,7 +41,7 @@ for (const level of ['info', 'off'] as const) {
     it(level === 'info' ? 'logs each request once: id, method, route pattern, status, time; no URL, no credential' : 'logs no request line', async () => {
       await get(`/organizations/${cred.organizationUuid}/subscriptions`, 'req-1');
       await get('/organizations/self/subscriptions/not-a-uuid/messages', 'req-2');
-      assert.ok(!raw.includes(cred.apiKey) && !raw.includes(cred.auth), 'no credential in the log');
+      assert.ok(!raw().includes(cred.apiKey) && !raw().includes(cred.auth), 'no credential in the log');
       if (level === 'off') {
         assert.equal(lines.filter((l) => l.msg === 'request').length, 0);
         return;
@@ -61,7 +52,7 @@ for (const level of ['info', 'off'] as const) {
       assert.equal(linesOf('req-1').length, 1);
       assert.deepEqual([one!.method, one!.route, one!.status], ['GET', '/organizations/:organizationUuid/subscriptions', 200]);
       assert.equal(typeof one!.ms, 'number');
-      assert.ok(!raw.includes(cred.organizationUuid), 'the raw URL (with its ids) is not logged');
+      assert.ok(!raw().includes(cred.organizationUuid), 'the raw URL (with its ids) is not logged');
       const [two] = linesOf('req-2');
       assert.equal(two!.status, 404);
     });

@@ -1,12 +1,11 @@
 // One structured log line per delivery attempt (HERALD_ATTEMPT_LOG_LEVEL, info by
 // default): what an operator greps for, and never a key, a header or a body.
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { v1 as uuidv1 } from 'uuid';
 import { ALL_SCOPES } from '../../src/domain/scopes.js';
-import { makeLogger } from '../../src/logger.js';
 import { testDatabases } from '../helpers/db.js';
+import { captureLog } from '../helpers/log.js';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
 import { asCredential, createCredential, type TestCredential } from '../helpers/identity.js';
 import { startReceiver, type TestReceiver } from '../helpers/receiver.js';
@@ -15,8 +14,7 @@ const pglite = testDatabases().find((b) => b.name === 'pglite')!;
 
 for (const level of ['info', 'off'] as const) {
   describe(`a log line per delivery attempt: HERALD_ATTEMPT_LOG_LEVEL=${level}`, () => {
-    const lines: Record<string, unknown>[] = [];
-    let raw = '';
+    const { log, lines, raw } = captureLog();
     let h: TestHerald;
     let receiver: TestReceiver;
     let cred: TestCredential;
@@ -24,17 +22,10 @@ for (const level of ['info', 'off'] as const) {
     let uuid: string;
 
     before(async () => {
-      const sink = new Writable({
-        write(chunk: Buffer, _enc, done) {
-          raw += chunk.toString();
-          for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>);
-          done();
-        },
-      });
       receiver = await startReceiver();
       h = await startTestHerald(pglite, {
         roles: { api: true, worker: true },
-        log: makeLogger({ logLevel: 'info', logFormat: 'json' }, sink),
+        log,
         config: { pollIntervalMs: 60_000, attemptLogLevel: level, retrySchedule: [60] },
       });
       cred = await createCredential(h, ALL_SCOPES);
@@ -62,7 +53,7 @@ for (const level of ['info', 'off'] as const) {
         await h.worker!.idle();
       }
       const attempts = lines.filter((l) => l.msg === 'delivery attempt');
-      assert.ok(!raw.includes(signingKey), 'the signing key is never logged');
+      assert.ok(!raw().includes(signingKey), 'the signing key is never logged');
       if (level === 'off') {
         assert.equal(attempts.length, 0);
         return;
