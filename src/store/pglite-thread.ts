@@ -109,7 +109,16 @@ async function serve(): Promise<void> {
   async function run(m: ThreadRequest): Promise<unknown> {
     if ((m.op === 'query' || m.op === 'exec') && m.begin && m.tx !== undefined) starting.set(m.tx, begin(m.tx));
     // Statements sent side by side in one transaction wait for the first to have opened it.
-    if ((m.op === 'query' || m.op === 'exec' || m.op === 'end') && m.tx !== undefined) await starting.get(m.tx);
+    if ((m.op === 'query' || m.op === 'exec') && m.tx !== undefined) await starting.get(m.tx);
+    if (m.op === 'end') {
+      // The transaction ends here: its opening is forgotten whatever became of it (a BEGIN
+      // that failed is this reply's error, as before).
+      try {
+        await starting.get(m.tx);
+      } finally {
+        starting.delete(m.tx);
+      }
+    }
     switch (m.op) {
       case 'query': {
         const r = await target(m.tx).query(m.sql, m.params);
@@ -122,7 +131,6 @@ async function serve(): Promise<void> {
         const t = open.get(m.tx);
         if (!t) return undefined; // no statement ran: nothing was opened
         open.delete(m.tx);
-        starting.delete(m.tx);
         t.end(m.commit);
         await t.done; // COMMIT's error (or none) is the reply
         return undefined;
