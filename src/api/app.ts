@@ -11,6 +11,7 @@ import type { Logger } from '../logger.js';
 import type { Db } from '../store/db.js';
 import errorHandler, { clientErrorHandler, frameworkErrorHandler } from './plugins/error-handler.js';
 import inputRules, { jsonParseDepthError, jsonSizeError } from './plugins/input-rules.js';
+import closeUnusedConnections from './plugins/close-unused-connections.js';
 import lingeringClose from './plugins/lingering-close.js';
 import requestLog, { requestIdOf } from './plugins/request-log.js';
 import metrics from './plugins/metrics.js';
@@ -22,6 +23,7 @@ import adminApiKeyRoutes from './routes/admin/api-keys.js';
 import adminAppConnectionRoutes from './routes/admin/app-connections.js';
 import adminEventRoutes from './routes/admin/events.js';
 import adminOrganizationRoutes from './routes/admin/organizations.js';
+import listenerRoutes from './routes/listeners.js';
 import messageRoutes from './routes/messages.js';
 import eventCatalogRoutes from './routes/events.js';
 import healthRoutes from './routes/health.js';
@@ -34,7 +36,7 @@ import subscriptionRoutes from './routes/subscriptions.js';
 import tokenRoutes from './routes/token.js';
 import undeliveredRoutes from './routes/undelivered.js';
 import userRoutes from './routes/users.js';
-import { BetterezErrorBodySchema, ErrorBodySchema } from './schemas.js';
+import { ERROR_BODY_SCHEMAS } from './schemas.js';
 
 /** Everything the HTTP API needs, passed in (no module singletons). */
 export interface AppDeps {
@@ -93,12 +95,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
   });
 
-  app.addSchema(ErrorBodySchema);
-  app.addSchema(BetterezErrorBodySchema);
+  for (const schema of ERROR_BODY_SCHEMAS) app.addSchema(schema);
   await app.register(errorHandler);
   // First of the root hooks: a request over its rate costs no credential lookup, no body.
   await app.register(rateLimits, { config: deps.config, clock: deps.clock });
   await app.register(lingeringClose);
+  await app.register(closeUnusedConnections);
   await app.register(inputRules);
   await app.register(formbody);
   await app.register(metrics, { registry: deps.registry });
@@ -115,6 +117,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await scoped.register(userRoutes);
   });
   await app.register(subscriptionRoutes, { ctx, probe: deps.probeDestination });
+  await app.register(listenerRoutes, { ctx });
   // Business APIs that emit the spec's events (each route plugin requires a credential).
   await app.register(productRoutes, { ctx });
   await app.register(inventoryRoutes, { ctx });

@@ -9,8 +9,13 @@ import { resolveSecretBox } from '../runtime/encryption-key.js';
 import { openDb } from '../store/open-db.js';
 import { startHerald, type Roles } from '../runtime/start-herald.js';
 import { VERSION } from '../runtime/version.js';
-import { AdminApiError, ConnectionError } from './admin-client.js';
+import { ApiError, ConnectionError } from './api-client.js';
 import { keyCommand } from './commands/key.js';
+import { listenCommand } from './commands/listen.js';
+import { resendCommand } from './commands/resend.js';
+import { rotateKeyCommand, subscriptionsCommand } from './commands/subscriptions.js';
+import { tailCommand } from './commands/tail.js';
+import { triggerCommand } from './commands/trigger.js';
 import { orgCommand } from './commands/org.js';
 import { UsageError } from './usage-error.js';
 
@@ -25,14 +30,22 @@ Service:
   migrate          apply database migrations and exit
   reseal           seal secrets at rest under HERALD_ENCRYPTION_KEY (after a key rotation) and exit
 
-Administration (calls a running Herald's admin API; see herald org --help, herald key --help):
+Administration (calls a running Herald's admin API with the admin token):
   org create --name NAME
   org list
   key create --org UUID --scopes READ:PRODUCT,READ:PURCHASE [--name NAME] [--test-mode]
   key list --org UUID
   key delete --org UUID --key API_KEY_ID
-  each with --url URL (default http://$HOST:$PORT), --admin-token TOKEN
-  (default HERALD_ADMIN_TOKEN, else $HERALD_DATA_DIR/admin-token) and --json
+  trigger EVENT [--payload FILE]   publish an example (or given) event
+
+Development (calls a running Herald with an organization's API key, --api-key or HERALD_API_KEY):
+  listen --forward-to URL [--events A,B]   deliver the organization's events to a local server
+  tail [--subscription UUID] [--failures]  print delivery attempts as they happen
+  resend --subscription UUID (--message ID | --all)
+  subscriptions list | create | delete
+  rotate-key --subscription UUID [--overlap SECONDS]
+
+Each client command takes --url URL (default HERALD_URL, else http://$HOST:$PORT) and --json.
 
 Every command takes --help. Environment variables configure the service; see docs/configuration.md.
 `;
@@ -174,6 +187,18 @@ export async function main(argv: string[]): Promise<void> {
       return orgCommand(rest);
     case 'key':
       return keyCommand(rest);
+    case 'trigger':
+      return triggerCommand(rest);
+    case 'listen':
+      return listenCommand(rest);
+    case 'tail':
+      return tailCommand(rest);
+    case 'resend':
+      return resendCommand(rest);
+    case 'subscriptions':
+      return subscriptionsCommand(rest);
+    case 'rotate-key':
+      return rotateKeyCommand(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -193,7 +218,7 @@ main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof DataDirLockedError) fail(err.message, 1);
   if (err instanceof UsageError) fail(err.message, EXIT_USAGE);
   if (err instanceof SecretUnavailableError) fail(err.message, 1);
-  if (err instanceof AdminApiError) fail(`${err.status}${err.errorType ? ` ${err.errorType}` : ''}: ${err.message}`, 1);
+  if (err instanceof ApiError) fail(`${err.status}${err.errorType ? ` ${err.errorType}` : ''}: ${err.message}`, 1);
   if (err instanceof ConnectionError) fail(err.message, 1);
   if (err instanceof TypeError && (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
     fail(err.message, EXIT_USAGE);

@@ -91,9 +91,10 @@ async function subscriptionHealth(
       if (!retired) await markExhaustedWarned(tx, sub.id);
     }
   }
-  for (const m of mails) {
+  // A listener (herald listen) has no contact: its developer watches the CLI instead.
+  for (const m of mails.filter((m) => m.to !== '')) {
     await insertMail(tx, { ...m, createdAt: now });
     deps.log.info({ kind: m.kind, to: m.to, subscriptionUuid: m.subscriptionUuid }, 'mail queued for the subscription contact');
   }
-  if (mails.length > 0) tx.notifyOnCommit(MAIL_CHANNEL);
+  if (mails.some((m) => m.to !== '')) tx.notifyOnCommit(MAIL_CHANNEL);
 }

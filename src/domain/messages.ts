@@ -3,6 +3,7 @@ import {
   findMessage,
   findSubscriptionForLog,
   listAttempts,
+  listFeedAttempts,
   listMessages,
   resendDeliveries,
   undeliveredStates,
@@ -274,4 +275,44 @@ export async function retryUndelivered(ctx: DomainContext, p: Principal, id: str
     return n;
   });
   return { resent };
+}
+
+/** One attempt in the organization's feed (herald tail). */
+export interface FeedAttempt extends Attempt {
+  /** The feed's cursor at this attempt. */
+  id: number;
+  subscriptionUuid: string;
+  eventName: string;
+  messageId: string;
+}
+
+/**
+ * The organization's delivery attempts as they happen (herald tail), oldest first:
+ * `after` a cursor, or the newest ones when absent; `cursor` is where the next read
+ * starts. Only subscriptions of the credential's mode whose events' scopes it holds.
+ */
+export async function attemptFeed(
+  ctx: DomainContext,
+  principal: Principal,
+  organizationUuid: string,
+  opts: { after?: number; limit: number; subscriptionUuid?: string; eventName?: string; outcome?: 'success' | 'failure' },
+): Promise<{ attempts: FeedAttempt[]; cursor: number }> {
+  if (opts.subscriptionUuid !== undefined && !isUuid(opts.subscriptionUuid)) {
+    throw badRequest('VALIDATION_ERROR', 'subscription must be a UUID', [{ propertyName: 'subscription', developerMessage: 'must be a UUID' }]);
+  }
+  const { rows, windowEnd } = await listFeedAttempts(ctx.db, organizationUuid, {
+    afterId: opts.after ?? null,
+    limit: opts.limit,
+    livemode: principal.livemode,
+    subscriptionUuid: opts.subscriptionUuid?.toLowerCase() ?? null,
+    eventName: opts.eventName ?? null,
+    outcome: opts.outcome ?? null,
+  });
+  const attempts = rows
+    .filter((r) => missingScopes(principal.scopes, r.event_names).length === 0)
+    .map((r) => ({ ...toAttempt(r), id: r.id, subscriptionUuid: r.subscription_uuid, eventName: r.event_name, messageId: r.message_id }));
+  // A full page: go on after its last row; otherwise after the whole window read.
+  const last = rows.at(-1)?.id;
+  const cursor = rows.length === opts.limit && opts.after !== undefined ? last! : (windowEnd ?? opts.after ?? 0);
+  return { attempts, cursor };
 }

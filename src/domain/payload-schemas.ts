@@ -47,7 +47,7 @@ export const VariantSchema = obj(
   { title: 'Variant' },
 );
 
-const PRODUCT_EXAMPLE = {
+export const PRODUCT_EXAMPLE = {
   uuid: '24134200-fb65-11e7-8b46-39368d314702',
   organizationUuid: '1b84dbd0-fb65-11e7-9c34-d96d4f33e8fc',
   name: 'GBRNOTYI',

@@ -66,6 +66,8 @@ export type DestinationProbe = (target: {
 }) => Promise<ProbeOutcome>;
 
 export const TRANSPORT_WEBHOOK = 'WEBHOOK';
+/** A `herald listen` session's subscription (domain/listeners.ts): not part of the Pusher API's list. */
+export const TRANSPORT_LISTEN = 'LISTEN';
 export const CONTACT_EMAIL_MAX = 512;
 const SIGNING_KEY_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const SIGNING_KEY_LENGTH = 64;
@@ -114,7 +116,7 @@ function readOrdered(value: unknown): { ordered?: boolean; violation?: Violation
 }
 
 /** eventNames as a list of strings, or a violation. A single string (query ?eventNames=A) is a list of one. */
-function readEventNames(raw: unknown): { names?: string[]; violation?: Violation } {
+export function readEventNames(raw: unknown): { names?: string[]; violation?: Violation } {
   const list = typeof raw === 'string' ? [raw] : raw;
   if (!Array.isArray(list) || !list.every((n) => typeof n === 'string')) {
     return { violation: { propertyName: 'eventNames', developerMessage: 'must be an array of event names' } };
@@ -153,7 +155,7 @@ async function destinationAddressProblem(destination: string, allowInsecure: boo
   return !r.ok && r.errorClass === 'unsafe_destination' ? r.message : undefined;
 }
 
-function requireEventScopes(principal: Principal, eventNames: string[]): void {
+export function requireEventScopes(principal: Principal, eventNames: string[]): void {
   const missing = missingScopes(principal.scopes, eventNames);
   if (missing.length > 0) {
     const what = eventNames.length === 0 ? 'every event (empty eventNames)' : eventNames.join(', ');
@@ -162,7 +164,7 @@ function requireEventScopes(principal: Principal, eventNames: string[]): void {
 }
 
 const UNIQUE_VIOLATION = '23505';
-const limitReached = (limit: number) =>
+export const limitReached = (limit: number) =>
   badRequest(
     'SUBSCRIPTION_LIMIT_REACHED',
     `the organization has ${limit} subscriptions, the most it may have (HERALD_MAX_SUBSCRIPTIONS_PER_ORGANIZATION); delete one first`,
@@ -279,7 +281,10 @@ export async function createSubscription(
 
 /** The organization's subscriptions in the credential's mode: a test-mode key sees the test-mode ones. */
 export async function listSubscriptions(ctx: DomainContext, principal: Principal, organizationUuid: string): Promise<Subscription[]> {
-  return (await listLiveSubscriptions(ctx.db, organizationUuid, principal.livemode)).map((r) => toSubscription(r, ctx.secrets));
+  // Listeners (herald listen) are managed through their own routes; the original's clients see webhooks only.
+  return (await listLiveSubscriptions(ctx.db, organizationUuid, principal.livemode))
+    .filter((r) => r.transport_name === TRANSPORT_WEBHOOK)
+    .map((r) => toSubscription(r, ctx.secrets));
 }
 
 /**
@@ -290,7 +295,7 @@ export async function listSubscriptions(ctx: DomainContext, principal: Principal
 async function manageable(ctx: DomainContext, principal: Principal, organizationUuid: string, subscriptionUuid: string): Promise<SubscriptionRow> {
   const uuid = subscriptionUuid.toLowerCase();
   const row = isUuid(uuid) ? await findLiveSubscription(ctx.db, organizationUuid, uuid) : undefined;
-  if (!row || row.livemode !== principal.livemode) throw subscriptionNotFound(subscriptionUuid);
+  if (!row || row.livemode !== principal.livemode || row.transport_name !== TRANSPORT_WEBHOOK) throw subscriptionNotFound(subscriptionUuid);
   requireEventScopes(principal, row.event_names);
   return row;
 }

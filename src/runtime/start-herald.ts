@@ -13,6 +13,7 @@ import { buildOpsApp } from '../api/ops-app.js';
 import { makeDeliveryMetrics, makeRetentionMetrics, registerBacklogGauges } from '../delivery/metrics.js';
 import { makeDestinationProbe } from '../delivery/probe.js';
 import { makeSender } from '../delivery/send.js';
+import { routeTransports, startListenRelay } from '../delivery/listen-relay.js';
 import { startWorker, type Worker } from '../delivery/worker.js';
 import { startRetentionSweeper, type RetentionSweeper } from '../delivery/retention.js';
 import { resolveAdminToken } from './admin-token.js';
@@ -94,13 +95,16 @@ export async function startHerald(opts: StartOptions): Promise<RunningHerald> {
     let mailSender: MailSender | undefined;
     let retention: RetentionSweeper | undefined;
     if (roles.worker) {
+      // Deliveries to a `herald listen` session go through the listen relay, the rest over HTTP.
+      const relay = await startListenRelay({ db, clock, log, timeoutMs: config.deliveryTimeoutMs });
+      closers.push(() => relay.close());
       worker = await startWorker({
         db,
         clock,
         config,
         log,
         secrets,
-        sender,
+        sender: routeTransports(sender, relay),
         metrics: makeDeliveryMetrics(registry),
         random: opts.random,
       });

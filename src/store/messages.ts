@@ -116,3 +116,55 @@ export async function resendDeliveries(
   );
   return r.rowCount;
 }
+
+/** One attempt of the organization feed (herald tail): the attempt, its message and subscription. */
+export interface FeedAttemptRow extends AttemptRow {
+  id: number;
+  subscription_uuid: string;
+  event_names: string[];
+  event_name: string;
+  message_id: string;
+}
+
+// The newest attempt ids a feed read looks at, at most: a read costs the same however
+// large the attempt log (other organizations' attempts are skipped within this window).
+export const FEED_WINDOW = 5000;
+
+/**
+ * The organization's attempts (of subscriptions in this mode) among the next FEED_WINDOW
+ * attempt ids after `afterId` (or, when null, the newest `limit` of the last FEED_WINDOW
+ * ids), oldest first, at most `limit`; also the highest id of the window, where the next read starts when this
+ * one returned fewer than `limit`.
+ */
+export async function listFeedAttempts(
+  q: Queryable,
+  organizationUuid: string,
+  opts: { afterId: number | null; limit: number; livemode: boolean; subscriptionUuid: string | null; eventName: string | null; outcome: string | null },
+): Promise<{ rows: FeedAttemptRow[]; windowEnd: number | null }> {
+  const window = await q.query<{ lo: number | null; hi: number | null }>(
+    opts.afterId === null
+      ? 'select min(id) - 1 as lo, max(id) as hi from (select id from attempts order by id desc limit $1) w'
+      : 'select $2::bigint as lo, max(id) as hi from (select id from attempts where id > $2 order by id limit $1) w',
+    opts.afterId === null ? [FEED_WINDOW] : [FEED_WINDOW, opts.afterId],
+  );
+  const { lo, hi } = window.rows[0]!;
+  if (hi === null) return { rows: [], windowEnd: null };
+  const r = await q.query<FeedAttemptRow>(
+    `select a.id, a.attempt_id, a.started_at, a.latency_ms, a.outcome, a.status_code, a.error_class, a.error_message,
+            a.response_excerpt, s.uuid as subscription_uuid, s.event_names, e.event_name, e.message_id
+       from attempts a
+       join deliveries d on d.id = a.delivery_id
+       join subscriptions s on s.id = d.subscription_id
+       join events e on e.id = d.event_id
+      where a.id > $2 and a.id <= $3
+        and s.organization_uuid = $1 and s.livemode = $4
+        and ($5::uuid is null or s.uuid = $5)
+        and ($6::text is null or e.event_name = $6)
+        and ($7::text is null or a.outcome = $7)
+      order by a.id ${opts.afterId === null ? 'desc' : 'asc'}
+      limit $8`,
+    [organizationUuid, lo ?? 0, hi, opts.livemode, opts.subscriptionUuid, opts.eventName, opts.outcome, opts.limit],
+  );
+  // The first read takes the newest; every read answers oldest first.
+  return { rows: opts.afterId === null ? r.rows.reverse() : r.rows, windowEnd: hi };
+}

@@ -9,7 +9,8 @@
 // The property, for every request:
 // - never a 5xx, except 500 DESTINATION_RESPONDED_WITH_ERROR_CODE on POST .../subscriptions
 //   (the documented case: the destination answered the TestMessage with a non-2xx);
-// - every error body has the shape the document gives for that route and status: the
+// - every error body has the shape the document gives for that route and status (its
+//   errorType among those the status lists): the
 //   spec's {developerMessage, errorType, violations}, plus {code, message} on the
 //   Inventory API routes (/payment-terminals*, /inventory/payment-terminals*,
 //   /undelivered*), RFC 6749's {error, error_description} on POST /token (a status the
@@ -79,13 +80,30 @@ function operationsOf(doc: Schema): { ops: Operation[]; specError: Schema; inven
     if (typeof ref === 'string' && ref.startsWith('#/components/schemas/')) return deref(components[ref.slice('#/components/schemas/'.length)] ?? {});
     return s;
   };
+  /**
+   * One schema for an allOf (the error schemas: ErrorBody, its errorType narrowed):
+   * properties merged, required joined, so the shape check sees every property.
+   */
+  const mergeAllOf = (s: Schema): Schema => {
+    const { allOf, ...rest } = s;
+    const parts = [rest, ...(allOf as Schema[])];
+    const properties: Record<string, Schema> = {};
+    for (const p of parts) for (const [k, v] of Object.entries((p.properties ?? {}) as Record<string, Schema>)) properties[k] = { ...properties[k], ...v };
+    const type = parts.map((p) => p.type).find((t) => t !== undefined);
+    return { ...Object.assign({}, ...parts), type, properties, required: [...new Set(parts.flatMap((p) => (p.required ?? []) as string[]))] } as Schema;
+  };
   /** Resolves every $ref of a schema (the documents' schemas are not recursive). */
   const resolveAll = (s: unknown): unknown => {
     if (Array.isArray(s)) return s.map(resolveAll);
     if (s === null || typeof s !== 'object') return s;
     const d = deref(s as Schema);
-    return Object.fromEntries(Object.entries(d).map(([k, v]) => [k, resolveAll(v)]));
+    const resolved = Object.fromEntries(Object.entries(d).map(([k, v]) => [k, resolveAll(v)])) as Schema;
+    return Array.isArray(resolved.allOf) ? mergeAllOf(resolved) : resolved;
   };
+  /** A response, its `#/components/responses/` reference followed (the errors every route shares). */
+  const sharedResponses = ((doc.components as Schema | undefined)?.responses ?? {}) as Record<string, Schema>;
+  const responseOf = (r: Schema): Schema =>
+    typeof r.$ref === 'string' && r.$ref.startsWith('#/components/responses/') ? (sharedResponses[r.$ref.slice('#/components/responses/'.length)] ?? {}) : r;
   const byTitle = (title: string) => {
     // Shared schemas are named by their $id (src/api/plugins/openapi.ts).
     const s = components[title] ?? Object.values(components).find((c) => c.title === title);
@@ -108,7 +126,7 @@ function operationsOf(doc: Schema): { ops: Operation[]; specError: Schema; inven
       const security: Security = secNames.includes('admin') ? 'admin' : secNames.includes('apiKey') ? 'inventory' : secNames.includes('bearer') ? 'bearer' : 'none';
       const family: Family = template === '/token' ? 'oauth' : isInventoryPath(template) ? 'inventory' : 'spec';
       const errors = new Map<number, Schema>();
-      for (const [status, r] of Object.entries((op.responses ?? {}) as Record<string, Schema>)) {
+      for (const [status, r] of Object.entries((op.responses ?? {}) as Record<string, Schema>).map(([s, x]) => [s, responseOf(x)] as const)) {
         const schema = ((r.content as Record<string, Schema> | undefined)?.['application/json'] as Schema | undefined)?.schema;
         if (Number(status) >= 400 && schema) errors.set(Number(status), resolveAll(schema) as Schema);
       }
@@ -158,6 +176,8 @@ function shapeProblems(v: unknown, s: Schema, at = 'body'): string[] {
   }
   if (type === 'string' && typeof v !== 'string') return [`${at} is not a string`];
   if (type === 'integer' && !Number.isInteger(v)) return [`${at} is not an integer`];
+  // The errorTypes (and Betterez's codes) each status lists.
+  if (Array.isArray(s.enum) && !s.enum.includes(v)) return [`${at} is ${JSON.stringify(v)}, not one of the documented ${s.enum.join(', ')}`];
   return [];
 }
 

@@ -93,3 +93,26 @@ for (const backend of backends) {
     });
   });
 }
+
+// A connection opened and never used (HTTP clients open them ahead of need) does not
+// hold the API's shutdown: Node counts it as waiting for headers, not idle, and closing
+// waited for it until headersTimeout (60 s), far past the shutdown bound.
+describe('shutdown does not wait for an unused connection', () => {
+  it('closes a connection that never sent a request, within the bound', async () => {
+    const { connect } = await import('node:net');
+    const { startTestHerald } = await import('../helpers/herald.js');
+    const { testDatabases } = await import('../helpers/db.js');
+    const { captureLog } = await import('../helpers/log.js');
+    const logged = captureLog();
+    const h = await startTestHerald(testDatabases().find((b) => b.name === 'pglite')!, { log: logged.log });
+    const url = new URL(h.url);
+    const idle = connect(Number(url.port), url.hostname);
+    await new Promise<void>((resolve, reject) => idle.once('connect', resolve).once('error', reject));
+    const closed = new Promise<void>((resolve) => idle.once('close', () => resolve()));
+    idle.on('error', () => {}); // a reset is a close too
+    assert.equal((await h.request('/healthz')).status, 200);
+    await h.stop();
+    await closed;
+    assert.ok(!logged.lines.some((l) => l.msg === 'shutdown bound reached; closing with work in flight'), 'closed before the bound');
+  });
+});

@@ -12,9 +12,12 @@ import { MAX_VIOLATIONS } from './input-rules.js';
  */
 const INVENTORY_API_PATH = /^\/(?:inventory\/)?(?:payment-terminals|undelivered)(?:[/?#]|$)/;
 
+/** Whether errors on this path (a URL, or an OpenAPI path template) carry Betterez's `code` and `message`. */
+export const hasBetterezErrorBody = (url: string): boolean => INVENTORY_API_PATH.test(url);
+
 /** The error body for a request: the spec's, plus `code`/`message` on the Inventory API's paths. */
 export function bodyFor(url: string, body: ErrorBody): ErrorBody | (ErrorBody & { code: string; message: string }) {
-  return INVENTORY_API_PATH.test(url) ? { code: body.errorType, message: body.developerMessage, ...body } : body;
+  return hasBetterezErrorBody(url) ? { code: body.errorType, message: body.developerMessage, ...body } : body;
 }
 
 /** The spec's error body. */

@@ -48,12 +48,15 @@ const ADMIN = /^\/admin(?:\/|$)/;
  */
 const PUBLISH = new Set(['/admin/organizations/:organizationUuid/events', '/admin/organizations/:organizationUuid/events/batch']);
 
+/** Whether requests to this path (a URL path, or an OpenAPI path template) count against a rate limit. */
+export const isRateLimited = (path: string): boolean => !UNLIMITED.test(path);
+
 type Policy = 'unlimited' | 'credential' | 'token' | 'admin';
 
 /** The limit a request counts against, by its route's path (by its own path when no route matched). */
 function policyOf(req: FastifyRequest): Policy {
   const path = req.routeOptions.url ?? req.url.split('?')[0]!;
-  if (UNLIMITED.test(path)) return 'unlimited';
+  if (!isRateLimited(path)) return 'unlimited';
   if (TOKEN.test(path)) return 'token';
   if (PUBLISH.has(path)) return 'credential';
   if (ADMIN.test(path)) return 'admin';

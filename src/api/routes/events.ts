@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { EVENT_TYPES } from '../../domain/catalog.js';
+import { eventExample } from '../../domain/event-examples.js';
 
 /** GET /events: the event catalog, public. */
 export default async function eventCatalogRoutes(app: FastifyInstance) {
@@ -17,11 +18,15 @@ export default async function eventCatalogRoutes(app: FastifyInstance) {
               scope: Type.Union([Type.String(), Type.Null()], { description: 'null: any valid credential.' }),
               envelope: Type.Union([Type.Literal('pusher'), Type.Literal('inventory')]),
               trigger: Type.String(),
+              example: Type.Record(Type.String(), Type.Unknown(), {
+                description: 'An example payload (what `herald trigger` publishes); the Inventory events\' `data`.',
+              }),
             }),
           ),
         },
       },
     },
-    async () => EVENT_TYPES.map((e) => ({ eventName: e.name, scope: e.scope, envelope: e.envelope, trigger: e.trigger })),
+    async () =>
+      EVENT_TYPES.map((e) => ({ eventName: e.name, scope: e.scope, envelope: e.envelope, trigger: e.trigger, example: eventExample(e.name)! })),
   );
 }

@@ -3,7 +3,6 @@ import { Type } from 'typebox';
 import type { Db } from '../../store/db.js';
 import { isMigrated } from '../../store/migrate.js';
 import { HeraldError } from '../../errors.js';
-import { errors } from '../schemas.js';
 
 /** Liveness and readiness probes. */
 export default async function healthRoutes(app: FastifyInstance, opts: { db: Db }) {
@@ -25,7 +24,8 @@ export default async function healthRoutes(app: FastifyInstance, opts: { db: Db 
       schema: {
         tags: ['operations'],
         summary: 'Readiness: the database answers and every migration is applied.',
-        response: { 200: Type.Object({ status: Type.Literal('ready'), database: Type.String() }), ...errors(503) },
+        // 503 NOT_READY is documented with every route's 503 (the OpenAPI plugin's common errors).
+        response: { 200: Type.Object({ status: Type.Literal('ready'), database: Type.String() }) },
       },
     },
     async (req) => {

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { DomainContext } from '../../domain/context.js';
-import { attemptsOf, messagesOf, resend, type LogScope, type MessageFilter } from '../../domain/messages.js';
+import { attemptFeed, attemptsOf, messagesOf, resend, type LogScope, type MessageFilter } from '../../domain/messages.js';
 import { principalOf, resolveOrganizationUuid } from '../plugins/auth.js';
 import { errors } from '../schemas.js';
 
@@ -76,6 +76,57 @@ export default async function messageRoutes(app: FastifyInstance, opts: { ctx: D
       includeDeleted: false,
       principal: principalOf(req),
     };
+  }
+
+  if (!admin) {
+    app.get(
+      '/organizations/:organizationUuid/attempts',
+      {
+        schema: {
+          tags,
+          security,
+          summary: "The organization's delivery attempts as they happen, oldest first (what `herald tail` follows).",
+          description:
+            'Without `after`: the newest attempts. Then pass the answer\'s `cursor` as `after` to get the ones since. ' +
+            'Only subscriptions of the credential\'s mode whose events\' scopes it holds. A read looks at most at the next ' +
+            '5,000 attempts of every organization, so a page may be empty while `cursor` moves on.',
+          params: Type.Object({ organizationUuid: Params.properties.organizationUuid }),
+          querystring: Type.Object({
+            after: Type.Optional(Type.Integer({ minimum: 0, description: 'The `cursor` of the previous read.' })),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+            subscription: Type.Optional(Type.String({ format: 'uuid', description: "Only this subscription's (or listener's) attempts." })),
+            eventName: Type.Optional(Type.String({ maxLength: 100, description: 'Only attempts to deliver this event.' })),
+            outcome: Type.Optional(Type.Union([Type.Literal('success'), Type.Literal('failure')])),
+          }),
+          response: {
+            200: Type.Object({
+              attempts: Type.Array(
+                Type.Object({
+                  id: Type.Integer({ description: 'The attempt\'s place in the feed.' }),
+                  subscriptionUuid: Type.String(),
+                  eventName: Type.String(),
+                  messageId: Type.String(),
+                  ...AttemptSchema.properties,
+                }),
+              ),
+              cursor: Type.Integer({ description: 'Pass as `after` to read on.' }),
+            }),
+            ...errors(400, 401, 403),
+          },
+        },
+      },
+      async (req) => {
+        const org = resolveOrganizationUuid(req, (req.params as { organizationUuid: string }).organizationUuid);
+        const q = req.query as { after?: number; limit?: number; subscription?: string; eventName?: string; outcome?: 'success' | 'failure' };
+        return attemptFeed(ctx, principalOf(req), org, {
+          after: q.after,
+          limit: q.limit ?? 100,
+          subscriptionUuid: q.subscription,
+          eventName: q.eventName,
+          outcome: q.outcome,
+        });
+      },
+    );
   }
 
   app.get(

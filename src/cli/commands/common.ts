@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { resolveTarget, type AdminTarget } from '../admin-client.js';
+import { apiOf, resolveAdminTarget, resolveKeyTarget } from '../target.js';
+import type { HeraldApi } from '../api-client.js';
 import { UsageError } from '../usage-error.js';
 
 /** Options every admin command takes. */
@@ -10,13 +11,35 @@ export const TARGET_OPTIONS = {
   help: { type: 'boolean', short: 'h', default: false },
 } as const satisfies ParseArgsConfig['options'];
 
-export const TARGET_HELP = `  --url URL            Herald's base URL (default: http://$HOST:$PORT, else http://127.0.0.1:8080)
+export const TARGET_HELP = `  --url URL            Herald's base URL (default: HERALD_URL, else http://$HOST:$PORT, else http://127.0.0.1:8080)
   --admin-token TOKEN  admin token (default: HERALD_ADMIN_TOKEN, else $HERALD_DATA_DIR/admin-token)
   --json               print the API's JSON answer instead of text`;
 
+/** Options every organization command (listen, tail, resend, subscriptions...) takes. */
+export const KEY_OPTIONS = {
+  url: { type: 'string' },
+  'api-key': { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const satisfies ParseArgsConfig['options'];
+
+export const KEY_HELP = `  --url URL            Herald's base URL (default: HERALD_URL, else http://$HOST:$PORT, else http://127.0.0.1:8080)
+  --api-key KEY        the organization's API key (default: HERALD_API_KEY)
+  --json               print JSON (one object per line for streams) instead of text`;
+
 /** Parses a subcommand's flags (unknown flags and stray arguments are usage errors). */
-export function parseFlags<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
-  return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
+export function parseFlags<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O): ReturnType<typeof parseArgs<{ options: O; strict: true; allowPositionals: false }>>['values'];
+/** The same, taking up to `positionals` arguments. */
+export function parseFlags<O extends NonNullable<ParseArgsConfig['options']>>(
+  args: string[],
+  options: O,
+  opts: { positionals: number },
+): { values: ReturnType<typeof parseArgs<{ options: O; strict: true; allowPositionals: true }>>['values']; positionals: string[] };
+export function parseFlags(args: string[], options: NonNullable<ParseArgsConfig['options']>, opts?: { positionals: number }) {
+  if (!opts) return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
+  const parsed = parseArgs({ args, options, strict: true, allowPositionals: true });
+  if (parsed.positionals.length > opts.positionals) throw new UsageError(`unexpected argument "${parsed.positionals[opts.positionals]}"`);
+  return parsed;
 }
 
 export function requireFlag(value: string | undefined, flag: string): string {
@@ -24,6 +47,22 @@ export function requireFlag(value: string | undefined, flag: string): string {
   return value;
 }
 
-export const targetOf = (flags: { url?: string; 'admin-token'?: string }): AdminTarget => resolveTarget(flags, process.env);
+/** The admin API's client for these flags. */
+export const adminApi = (flags: { url?: string; 'admin-token'?: string }): HeraldApi => apiOf(resolveAdminTarget(flags, process.env));
+
+/** The organization API's client for these flags (acting with the API key). */
+export const keyApi = (flags: { url?: string; 'api-key'?: string }): HeraldApi => apiOf(resolveKeyTarget(flags, process.env));
 
 export const printJson = (v: unknown) => console.log(JSON.stringify(v, null, 2));
+
+/** A comma-separated flag value as a list (blanks dropped). */
+export const listOf = (value: string): string[] =>
+  value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+
+/** A subcommand's --help, or a usage error for an unknown one. */
+export function isHelp(sub: string | undefined): boolean {
+  return sub === undefined || sub === 'help' || sub === '--help' || sub === '-h';
+}

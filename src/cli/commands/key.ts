@@ -1,16 +1,6 @@
-import { adminRequest } from '../admin-client.js';
+import { unwrap } from '../api-client.js';
 import { UsageError } from '../usage-error.js';
-import { parseFlags, printJson, requireFlag, TARGET_HELP, TARGET_OPTIONS, targetOf } from './common.js';
-
-interface ApiKey {
-  apiKeyId: string;
-  organizationUuid: string;
-  name: string;
-  scopes: string[];
-  livemode: boolean;
-  prefix: string;
-  created: string;
-}
+import { listOf, parseFlags, printJson, requireFlag, TARGET_HELP, TARGET_OPTIONS, adminApi } from './common.js';
 
 export const KEY_USAGE = `Usage:
   herald key create --org UUID --scopes SCOPE[,SCOPE...] [--name NAME] [--test-mode]
@@ -22,9 +12,7 @@ export const KEY_USAGE = `Usage:
 Options:
 ${TARGET_HELP}`;
 
-const keysPath = (org: string) => `/admin/organizations/${encodeURIComponent(org)}/api-keys`;
-
-const mode = (k: ApiKey) => (k.livemode ? 'live' : 'test');
+const mode = (k: { livemode: boolean }) => (k.livemode ? 'live' : 'test');
 
 /** `herald key create|list|delete`: calls the admin API of a running Herald. */
 export async function keyCommand(args: string[]): Promise<void> {
@@ -40,12 +28,11 @@ export async function keyCommand(args: string[]): Promise<void> {
       });
       if (flags.help) return console.log(KEY_USAGE);
       const org = requireFlag(flags.org, '--org');
-      const scopes = requireFlag(flags.scopes, '--scopes')
-        .split(',')
-        .map((s) => s.trim())
-        .filter((s) => s !== '');
+      const scopes = listOf(requireFlag(flags.scopes, '--scopes'));
       const body = { scopes, livemode: !flags['test-mode'], ...(flags.name === undefined ? {} : { name: flags.name }) };
-      const key = await adminRequest<ApiKey & { apiKey: string }>(targetOf(flags), 'POST', keysPath(org), body);
+      const key = unwrap(
+        await adminApi(flags).POST('/admin/organizations/{organizationUuid}/api-keys', { params: { path: { organizationUuid: org } }, body }),
+      );
       if (flags.json) return printJson(key);
       console.log(
         [
@@ -64,7 +51,7 @@ export async function keyCommand(args: string[]): Promise<void> {
       const flags = parseFlags(rest, { ...TARGET_OPTIONS, org: { type: 'string' } });
       if (flags.help) return console.log(KEY_USAGE);
       const org = requireFlag(flags.org, '--org');
-      const keys = await adminRequest<ApiKey[]>(targetOf(flags), 'GET', keysPath(org));
+      const keys = unwrap(await adminApi(flags).GET('/admin/organizations/{organizationUuid}/api-keys', { params: { path: { organizationUuid: org } } }));
       if (flags.json) return printJson(keys);
       if (keys.length === 0) return console.log('No API keys.');
       for (const k of keys) {
@@ -77,7 +64,11 @@ export async function keyCommand(args: string[]): Promise<void> {
       if (flags.help) return console.log(KEY_USAGE);
       const org = requireFlag(flags.org, '--org');
       const id = requireFlag(flags.key, '--key');
-      await adminRequest<undefined>(targetOf(flags), 'DELETE', `${keysPath(org)}/${encodeURIComponent(id)}`);
+      unwrap(
+        await adminApi(flags).DELETE('/admin/organizations/{organizationUuid}/api-keys/{apiKeyId}', {
+          params: { path: { organizationUuid: org, apiKeyId: id } },
+        }),
+      );
       if (flags.json) return printJson({ apiKeyId: id, deleted: true });
       console.log(`Revoked API key ${id}`);
       return;

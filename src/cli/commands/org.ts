@@ -1,12 +1,6 @@
-import { adminRequest } from '../admin-client.js';
+import { unwrap } from '../api-client.js';
 import { UsageError } from '../usage-error.js';
-import { parseFlags, printJson, requireFlag, TARGET_HELP, TARGET_OPTIONS, targetOf } from './common.js';
-
-interface Organization {
-  organizationUuid: string;
-  name: string;
-  created: string;
-}
+import { parseFlags, printJson, requireFlag, TARGET_HELP, TARGET_OPTIONS, adminApi } from './common.js';
 
 export const ORG_USAGE = `Usage:
   herald org create --name NAME    create an organization
@@ -23,7 +17,7 @@ export async function orgCommand(args: string[]): Promise<void> {
       const flags = parseFlags(rest, { ...TARGET_OPTIONS, name: { type: 'string' } });
       if (flags.help) return console.log(ORG_USAGE);
       const name = requireFlag(flags.name, '--name');
-      const org = await adminRequest<Organization>(targetOf(flags), 'POST', '/admin/organizations', { name });
+      const org = unwrap(await adminApi(flags).POST('/admin/organizations', { body: { name } }));
       if (flags.json) return printJson(org);
       console.log(`Created organization "${org.name}"\n  organizationUuid  ${org.organizationUuid}`);
       return;
@@ -31,7 +25,7 @@ export async function orgCommand(args: string[]): Promise<void> {
     case 'list': {
       const flags = parseFlags(rest, TARGET_OPTIONS);
       if (flags.help) return console.log(ORG_USAGE);
-      const orgs = await adminRequest<Organization[]>(targetOf(flags), 'GET', '/admin/organizations');
+      const orgs = unwrap(await adminApi(flags).GET('/admin/organizations'));
       if (flags.json) return printJson(orgs);
       if (orgs.length === 0) return console.log('No organizations.');
       for (const o of orgs) console.log(`${o.organizationUuid}  ${o.name}`);

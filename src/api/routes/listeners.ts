@@ -1,0 +1,243 @@
+import type { ServerResponse } from 'node:http';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import type { DomainContext } from '../../domain/context.js';
+import {
+  answerRequest,
+  createListener,
+  endListener,
+  LISTEN_REQUEST_CHANNEL,
+  listenerOf,
+  sweepStaleListeners,
+  takeRequests,
+  touchListeners,
+  type ListenAnswer,
+} from '../../domain/listeners.js';
+import { conflict } from '../../errors.js';
+import { principalOf, requireCredential, resolveOrganizationUuid } from '../plugins/auth.js';
+import { errors } from '../schemas.js';
+
+// The stream says it is alive this often (a comment line), and marks its listeners seen.
+const PING_MS = 15_000;
+// Listeners whose stream is gone are ended this often, by every API process.
+const SWEEP_MS = 30_000;
+// Requests pushed per read of listen_requests.
+const PUSH_BATCH = 100;
+
+const OrgParams = Type.Object({
+  organizationUuid: Type.String({ description: "The organization uuid, or `self` for the credential's organization." }),
+});
+const ListenerParams = Type.Object({ ...OrgParams.properties, listenerId: Type.String({ format: 'uuid' }) });
+const AnswerParams = Type.Object({ ...ListenerParams.properties, requestId: Type.String({ format: 'uuid' }) });
+
+const ListenerSchema = Type.Object(
+  {
+    id: Type.String({ format: 'uuid', description: "The listener's id; also its subscription's uuid (messages, attempts, resend)." }),
+    eventNames: Type.Array(Type.String(), { description: 'The events it receives.' }),
+    signingKey: Type.String({ description: 'The key its deliveries are signed with, as a subscription\'s.' }),
+    timeoutMs: Type.Integer({ description: 'How long Herald waits for the answer of one delivery.' }),
+  },
+  { $id: 'Listener' },
+);
+
+const AnswerBody = Type.Union(
+  [
+    Type.Object(
+      {
+        status: Type.Integer({ minimum: 100, maximum: 599, description: "The local server's HTTP status." }),
+        latencyMs: Type.Integer({ minimum: 0, maximum: 3_600_000 }),
+        excerpt: Type.Optional(Type.String({ maxLength: 4096, description: 'The first bytes of its answer.' })),
+      },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      {
+        error: Type.Union([Type.Literal('connect'), Type.Literal('timeout'), Type.Literal('other')], {
+          description: 'Why the local server gave no answer.',
+        }),
+        message: Type.String({ maxLength: 500 }),
+        latencyMs: Type.Integer({ minimum: 0, maximum: 3_600_000 }),
+      },
+      { additionalProperties: false },
+    ),
+  ],
+  { $id: 'ListenAnswer', description: "What the CLI reports of the local server's answer to one request." },
+);
+
+/**
+ * `herald listen` (Herald's extension, issue 10): a listener receives the organization's
+ * events over a server-sent-events stream and reports what the developer's local server
+ * answered. See domain/listeners.ts and delivery/listen-relay.ts.
+ */
+export default async function listenerRoutes(app: FastifyInstance, opts: { ctx: DomainContext }) {
+  const { ctx } = opts;
+  requireCredential(app, ctx);
+  app.addSchema(ListenerSchema);
+  app.addSchema(AnswerBody);
+  const tags = ['listen (Herald extension)'];
+  const security = [{ bearer: [] }];
+
+  // The streams this process holds, by listener id (one each).
+  const streams = new Map<string, ServerResponse>();
+
+  /** Pushes every request waiting for the streams held here (woken by each commit of one). */
+  let pushing = false;
+  let again = false;
+  async function push(): Promise<void> {
+    if (pushing) {
+      again = true;
+      return;
+    }
+    pushing = true;
+    try {
+      do {
+        again = false;
+        if (streams.size === 0) break;
+        const rows = await takeRequests(ctx, [...streams.keys()], PUSH_BATCH);
+        for (const r of rows) {
+          const data = JSON.stringify({ id: r.id, headers: r.headers, body: r.body });
+          streams.get(r.listener_id)?.write(`event: request\nid: ${r.id}\ndata: ${data}\n\n`);
+        }
+        if (rows.length === PUSH_BATCH) again = true;
+      } while (again);
+    } catch (err) {
+      ctx.log.warn({ err }, 'pushing requests to herald listen failed; the next wake-up tries again');
+    } finally {
+      pushing = false;
+    }
+  }
+  const unlisten = await ctx.db.listen(LISTEN_REQUEST_CHANNEL, () => void push());
+
+  const ping = setInterval(() => {
+    for (const res of streams.values()) res.write(': ping\n\n');
+    if (streams.size > 0) {
+      touchListeners(ctx, [...streams.keys()]).catch((err: unknown) => ctx.log.warn({ err }, 'marking listeners seen failed'));
+    }
+  }, PING_MS);
+  ping.unref();
+  const sweep = setInterval(() => {
+    sweepStaleListeners(ctx).catch((err: unknown) => ctx.log.warn({ err }, 'ending stale listeners failed'));
+  }, SWEEP_MS);
+  sweep.unref();
+  // Before the server waits for its requests to finish: a stream never does by itself.
+  app.addHook('preClose', async () => {
+    clearInterval(ping);
+    clearInterval(sweep);
+    for (const res of streams.values()) res.end();
+  });
+  app.addHook('onClose', async () => {
+    await unlisten();
+  });
+
+  const listenerFor = async (req: FastifyRequest) => {
+    const { organizationUuid, listenerId } = req.params as { organizationUuid: string; listenerId: string };
+    return listenerOf(ctx, resolveOrganizationUuid(req, organizationUuid), listenerId);
+  };
+
+  app.post(
+    '/organizations/:organizationUuid/listeners',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Start a listener (what `herald listen` does).',
+        description:
+          'A listener is a temporary subscription whose deliveries go through a stream (GET .../stream) instead of HTTP. ' +
+          'eventNames absent or empty: every event the credential\'s scopes allow. It ends when its stream closes, ' +
+          'or a minute after it was last seen. 403 INSUFFICIENT_SCOPE for events whose scope is missing.',
+        params: OrgParams,
+        body: Type.Optional(Type.Object({ eventNames: Type.Optional(Type.Array(Type.String(), { maxItems: 100 })) })),
+        response: { 201: Type.Ref('Listener'), ...errors(400, 401, 403) },
+      },
+    },
+    async (req, reply) => {
+      const org = resolveOrganizationUuid(req, (req.params as { organizationUuid: string }).organizationUuid);
+      const body = (req.body ?? {}) as { eventNames?: string[] };
+      return reply.status(201).send(await createListener(ctx, principalOf(req), org, body));
+    },
+  );
+
+  app.get(
+    '/organizations/:organizationUuid/listeners/:listenerId/stream',
+    {
+      schema: {
+        tags,
+        security,
+        summary: "A listener's deliveries, as server-sent events.",
+        description:
+          'text/event-stream: `ready` once, then one `request` event per delivery, data {"id", "headers", "body"}: the exact ' +
+          'signed request to forward. Report each answer with POST .../answers/{id}. A comment line every 15 s keeps it open. ' +
+          'Closing the stream ends the listener. 409 LISTENER_STREAMING when it has a stream open already.',
+        params: ListenerParams,
+        response: {
+          200: { description: 'The event stream.', content: { 'text/event-stream': { schema: Type.String() } } },
+          ...errors(401, 403, 404, 409),
+        },
+      },
+    },
+    async (req, reply) => {
+      const listener = await listenerFor(req);
+      if (streams.has(listener.id)) throw conflict('LISTENER_STREAMING', 'this listener has a stream open already');
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+        'x-accel-buffering': 'no',
+        // The connection ends with the stream: it is never handed to another request.
+        connection: 'close',
+        'x-request-id': String(req.id),
+      });
+      res.write(`event: ready\ndata: ${JSON.stringify({ id: listener.id })}\n\n`);
+      streams.set(listener.id, res);
+      res.on('close', () => {
+        streams.delete(listener.id);
+        endListener(ctx, listener, 'listener disconnected').catch((err: unknown) =>
+          ctx.log.warn({ err, listener: listener.id }, 'ending a listener failed; the sweep ends it'),
+        );
+      });
+      await touchListeners(ctx, [listener.id]);
+      void push();
+    },
+  );
+
+  app.post(
+    '/organizations/:organizationUuid/listeners/:listenerId/answers/:requestId',
+    {
+      schema: {
+        tags,
+        security,
+        summary: "Report the local server's answer to one request of a listener.",
+        description: '404 LISTEN_REQUEST_NOT_FOUND when no such request waits for an answer (answered already, or given up).',
+        params: AnswerParams,
+        body: Type.Ref('ListenAnswer'),
+        response: { 204: Type.Null({ description: 'Recorded.' }), ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (req, reply) => {
+      const listener = await listenerFor(req);
+      const { requestId } = req.params as { requestId: string };
+      await answerRequest(ctx, listener, requestId, req.body as ListenAnswer);
+      return reply.status(204).send();
+    },
+  );
+
+  app.delete(
+    '/organizations/:organizationUuid/listeners/:listenerId',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'End a listener (its subscription is deleted).',
+        params: ListenerParams,
+        response: { 204: Type.Null({ description: 'Ended.' }), ...errors(401, 403, 404) },
+      },
+    },
+    async (req, reply) => {
+      const listener = await listenerFor(req);
+      streams.get(listener.id)?.end();
+      await endListener(ctx, listener, 'ended by its CLI');
+      return reply.status(204).send();
+    },
+  );
+}

@@ -1,0 +1,203 @@
+// The listen transport (issue 10): a listener's deliveries travel from the worker through
+// the database to the API process holding its stream, and its CLI's answer back. Here
+// the API and the worker are two Heralds on one database (as two processes would be on
+// PostgreSQL), the CLI side is the CLI's own runListener, and the local server is real.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { heraldApi } from '../../src/cli/api-client.js';
+import { eventExample } from '../../src/domain/event-examples.js';
+import { runListener, type Forwarded, type ListenerInfo } from '../../src/cli/commands/listen.js';
+import { testDatabases } from '../helpers/db.js';
+import { startTestHerald, type TestHerald } from '../helpers/herald.js';
+import { asCredential, createCredential, type TestCredential } from '../helpers/identity.js';
+import { startReceiver, type TestReceiver } from '../helpers/receiver.js';
+
+async function eventually<T>(check: () => Promise<T | undefined>, what: string): Promise<T> {
+  const deadline = Date.now() + 60_000; // a safety net for a stuck test, not a budget
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) assert.fail(`never: ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+interface Attempt {
+  outcome: string;
+  statusCode: number | null;
+  errorClass: string | null;
+  errorMessage: string | null;
+}
+
+for (const backend of testDatabases()) {
+  describe(`listen relay (${backend.name}): API and worker apart`, () => {
+    let api: TestHerald;
+    let worker: TestHerald;
+    let receiver: TestReceiver;
+    let cred: TestCredential;
+
+    before(async () => {
+      api = await startTestHerald(backend, { roles: { api: true, worker: false }, config: { allowInsecureDestinations: false } });
+      worker = await startTestHerald(backend, {
+        testDb: api.testDb,
+        roles: { api: false, worker: true },
+        config: {
+          allowInsecureDestinations: false,
+          deliveryTimeoutMs: 3000,
+          leaseSeconds: 30,
+          retrySchedule: [3600],
+          // The fleet shares one key for secrets at rest (signing keys are sealed with it).
+          encryptionKey: api.config.encryptionKey,
+          // Its health listener on any free port (tests run side by side).
+          workerHealthPort: 0,
+        },
+      });
+      receiver = await startReceiver();
+      cred = await createCredential(api, ['READ:PRODUCT']);
+    });
+    after(async () => {
+      await worker?.stop();
+      await api?.stop();
+      await receiver?.close();
+    });
+
+    /** Starts a listener like `herald listen` does; resolves once it is ready. */
+    async function listen(eventNames?: string[]) {
+      const stop = new AbortController();
+      const forwarded: Forwarded[] = [];
+      let ready!: (l: ListenerInfo) => void;
+      const listener = new Promise<ListenerInfo>((r) => (ready = r));
+      const done = runListener({
+        api: heraldApi(api.url, cred.apiKey),
+        forwardTo: receiver.url,
+        eventNames,
+        signal: stop.signal,
+        onReady: ready,
+        onForwarded: (f) => forwarded.push(f),
+        onDisconnected: () => {},
+      });
+      return { listener: await listener, forwarded, stop: async () => (stop.abort(), await done) };
+    }
+
+    const publish = async (eventName: string, payload: unknown = eventExample(eventName)) => {
+      const r = await api.admin(`/admin/organizations/${cred.organizationUuid}/events`, { method: 'POST', body: JSON.stringify({ eventName, payload }) });
+      assert.equal(r.status, 202, await r.clone().text());
+      return (await r.json()) as { messageId: string; deliveries: number };
+    };
+    const attemptsOf = async (listenerId: string, messageId: string): Promise<Attempt[]> => {
+      const r = await asCredential(api, cred)('GET', `/organizations/self/subscriptions/${listenerId}/messages/${messageId}/attempts`);
+      return r.status === 200 ? ((await r.json()) as { attempts: Attempt[] }).attempts : [];
+    };
+
+    it('delivers through the stream and records the answer, though only the database joins API and worker', async () => {
+      receiver.reset();
+      const l = await listen(['InventoryTrackingStarted']);
+      const { messageId, deliveries } = await publish('InventoryTrackingStarted', {
+        organizationUuid: cred.organizationUuid,
+        productUuid: '18380ac0-fab5-11e7-94b4-842bd3fbd22c',
+        created: { uuid: '0f674460-fab5-11e7-a310-0002ebd6a43c', timestamp: '2018-01-16T12:02:16.569+0000', userType: 'USER' },
+      });
+      assert.equal(deliveries, 1);
+      const [req] = await receiver.waitFor(1);
+      assert.equal((req!.json as { messageId: string }).messageId, messageId);
+      const attempts = await eventually(async () => {
+        const a = await attemptsOf(l.listener.id, messageId);
+        return a.length > 0 ? a : undefined;
+      }, 'the attempt recorded');
+      assert.deepEqual(attempts.map((a) => [a.outcome, a.statusCode]), [['success', 200]]);
+      // The relay's rows are gone once answered.
+      const left = await api.testDb.db.query<{ n: number }>('select count(*)::int as n from listen_requests');
+      await eventually(async () => ((await api.testDb.db.query<{ n: number }>('select count(*)::int as n from listen_requests')).rows[0]!.n === 0 ? true : undefined), 'no relay rows left');
+      assert.ok(left.rows[0]!.n <= 1);
+      await l.stop();
+    });
+
+    it('records an error class when the local server cannot be reached, and a timeout when the CLI never answers', async () => {
+      // The CLI forwards to a closed port: a connect failure, reported and recorded.
+      const closed = await startReceiver();
+      const closedUrl = closed.url;
+      await closed.close();
+      const stop = new AbortController();
+      let ready!: (l: ListenerInfo) => void;
+      const got = new Promise<ListenerInfo>((r) => (ready = r));
+      const forwarded: Forwarded[] = [];
+      const done = runListener({
+        api: heraldApi(api.url, cred.apiKey),
+        forwardTo: closedUrl,
+        eventNames: ['ProductDeleted'],
+        signal: stop.signal,
+        onReady: ready,
+        onForwarded: (f) => forwarded.push(f),
+        onDisconnected: () => {},
+      });
+      const l = await got;
+      const first = await publish('ProductDeleted');
+      const [refused] = await eventually(async () => {
+        const a = await attemptsOf(l.id, first.messageId);
+        return a.length > 0 ? a : undefined;
+      }, 'the connect failure recorded');
+      assert.equal(refused!.outcome, 'failure');
+      assert.equal(refused!.errorClass, 'connect');
+      assert.match(refused!.errorMessage ?? '', /^the local server: /);
+      stop.abort();
+      await done;
+
+      // A stream that never answers: the worker gives up after HERALD_DELIVERY_TIMEOUT_MS.
+      const call = asCredential(api, cred);
+      const created = (await (await call('POST', '/organizations/self/listeners', { eventNames: ['ProductDeleted'] })).json()) as ListenerInfo;
+      const streamAbort = new AbortController();
+      const stream = await api.request(`/organizations/self/listeners/${created.id}/stream`, { headers: { authorization: cred.auth }, signal: streamAbort.signal });
+      assert.equal(stream.status, 200);
+      assert.match(stream.headers.get('content-type') ?? '', /^text\/event-stream/);
+      const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
+      const second = await publish('ProductDeleted');
+      let seen = '';
+      while (!seen.includes('event: request')) seen += (await reader.read()).value ?? '';
+      const [timedOut] = await eventually(async () => {
+        const a = await attemptsOf(created.id, second.messageId);
+        return a.length > 0 ? a : undefined;
+      }, 'the timeout recorded');
+      assert.equal(timedOut!.errorClass, 'timeout');
+      assert.match(timedOut!.errorMessage ?? '', /herald listen reported no answer within 3000 ms/);
+      // The answer arriving after that is refused: nothing waits for it.
+      const id = /id: ([0-9a-f-]{36})/.exec(seen)![1]!;
+      const late = await call('POST', `/organizations/self/listeners/${created.id}/answers/${id}`, { status: 200, latencyMs: 5 });
+      assert.equal(late.status, 404);
+      assert.equal(((await late.json()) as { errorType: string }).errorType, 'LISTEN_REQUEST_NOT_FOUND');
+
+      // Closing the stream ends the listener: its subscription is deleted, a new event reaches nobody.
+      streamAbort.abort();
+      await eventually(async () => ((await call('GET', `/organizations/self/subscriptions/${created.id}/messages`)).status === 404 ? true : undefined), 'the listener ended');
+      assert.equal((await publish('ProductDeleted')).deliveries, 0);
+    });
+
+    it('keeps listeners out of the Pusher API and out of other organizations\' reach', async () => {
+      const l = await listen(['ProductCreated']);
+      const call = asCredential(api, cred);
+      const list = (await (await call('GET', '/organizations/self/subscriptions')).json()) as { uuid: string }[];
+      assert.ok(!list.some((s) => s.uuid === l.listener.id), 'not in the Pusher list');
+      assert.equal((await call('PUT', `/organizations/self/subscriptions/${l.listener.id}`, { destination: 'https://example.com/x' })).status, 404);
+      assert.equal((await call('DELETE', `/organizations/self/subscriptions/${l.listener.id}`)).status, 404);
+
+      const stranger = asCredential(api, await createCredential(api, ['READ:PRODUCT']));
+      assert.equal((await stranger('GET', `/organizations/self/listeners/${l.listener.id}/stream`)).status, 404);
+      assert.equal((await stranger('DELETE', `/organizations/self/listeners/${l.listener.id}`)).status, 404);
+      assert.equal((await stranger('POST', `/organizations/self/listeners/${l.listener.id}/answers/${l.listener.id}`, { status: 200, latencyMs: 1 })).status, 404);
+      assert.equal((await stranger('POST', `/organizations/${cred.organizationUuid}/listeners`, {})).status, 403);
+      // A second stream of the same listener is refused while the first is open.
+      assert.equal((await call('GET', `/organizations/self/listeners/${l.listener.id}/stream`)).status, 409);
+      // Scopes: events the key may not receive, and a listener by default gets only those it may.
+      const denied = await call('POST', '/organizations/self/listeners', { eventNames: ['PurchaseCreated'] });
+      assert.equal(denied.status, 403);
+      const all = (await (await call('POST', '/organizations/self/listeners', {})).json()) as ListenerInfo;
+      assert.ok(all.eventNames.includes('ProductCreated') && !all.eventNames.includes('PurchaseCreated'), all.eventNames.join());
+      assert.equal((await call('DELETE', `/organizations/self/listeners/${all.id}`)).status, 204);
+      // Bad answers get 400, not 500.
+      for (const body of [{ status: 99, latencyMs: 1 }, { error: 'nope', message: 'x', latencyMs: 1 }, { status: 200, latencyMs: 1, excerpt: 'x'.repeat(5000) }, []]) {
+        const r = await call('POST', `/organizations/self/listeners/${l.listener.id}/answers/${l.listener.id}`, body);
+        assert.equal(r.status, 400, JSON.stringify(body));
+      }
+      await l.stop();
+    });
+  });
+}
