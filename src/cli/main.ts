@@ -8,6 +8,7 @@ import { SecretUnavailableError } from '../domain/sealed-secrets.js';
 import { resolveSecretBox } from '../runtime/encryption-key.js';
 import { openDb } from '../store/open-db.js';
 import { startHerald, type Roles } from '../runtime/start-herald.js';
+import { startTracing } from '../runtime/tracing.js';
 import { VERSION } from '../runtime/version.js';
 import { ApiError, ConnectionError } from './api-client.js';
 import { keyCommand } from './commands/key.js';
@@ -70,9 +71,10 @@ function readConfig(): Config {
 async function runService(roles: Roles): Promise<void> {
   const config = readConfig();
   const log = makeLogger(config);
+  const tracing = startTracing(process.env, log);
   let herald;
   try {
-    herald = await startHerald({ config, roles, log });
+    herald = await startHerald({ config, roles, log, tracing: tracing.on });
   } catch (err) {
     if (err instanceof DataDirLockedError) fail(err.message, 1);
     if (err instanceof ConfigError) fail(err.message, EXIT_USAGE);
@@ -98,6 +100,7 @@ async function runService(roles: Roles): Promise<void> {
       process.exit(1);
     }, config.shutdownTimeoutMs + SHUTDOWN_GRACE_MS).unref();
     await herald.close();
+    await tracing.shutdown().catch((err: unknown) => log.warn({ err }, 'exporting the last spans failed'));
     log.info('stopped');
     process.exit(0);
   };

@@ -9,6 +9,8 @@ import type { Logger } from '../logger.js';
 import type { Db } from '../store/db.js';
 import { claimDeliveries, type ClaimedDelivery } from '../store/sql/claim-deliveries.js';
 import { recordSuccesses, type SuccessRecord } from '../store/sql/record-successes.js';
+import { traceContextsOf } from '../store/sql/insert-event.js';
+import { traceDelivery } from '../tracing.js';
 import { cancelLeased, releaseLeases, returnUnstarted } from '../store/sql/leases.js';
 import { growLimit, shrinkLimit } from '../store/sql/destination-limits.js';
 import { decide } from './decide.js';
@@ -43,6 +45,8 @@ export interface WorkerDeps {
   metrics?: DeliveryMetrics;
   /** Jitter source (tests make it deterministic). */
   random?: () => number;
+  /** OpenTelemetry is on (runtime/tracing.ts): each attempt gets a span in its event's trace. */
+  tracing?: boolean;
 }
 
 export interface Worker {
@@ -102,6 +106,8 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
     ceiling: config.perDestinationConcurrency,
   });
   metrics?.watchDestinations(() => limits.snapshot(clock.now().getTime()));
+  // With tracing on: each claimed delivery's event traceparent, until its attempt starts.
+  const traceContexts = new Map<number, string>();
   let inflight = 0;
   let stopping = false;
   let claiming = false;
@@ -178,6 +184,8 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
   const failures = new Batcher<Recorded<FailedAttempt>>({ size: RECORD_BATCH, delayMs: RECORD_FLUSH_MS, flush: recordFailedBatch, flushed: afterRecord });
 
   async function attempt(d: ClaimedDelivery): Promise<void> {
+    const traceContext = traceContexts.get(d.id) ?? null;
+    traceContexts.delete(d.id);
     if (d.subscription_deleted) {
       // Fanned out while the subscription was being deleted (possible on PostgreSQL).
       await cancelLeased(db, { deliveryId: d.id, workerId: id, attempt: d.attempts }, clock.now());
@@ -186,8 +194,19 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
     const startedAt = clock.now();
     let req: { url: string; body: string; headers: Record<string, string>; attemptId: string };
     let result: SendResult;
+    const span = deps.tracing
+      ? traceDelivery(traceContext, {
+          eventName: d.event_name,
+          messageId: d.message_id,
+          subscriptionUuid: d.subscription_uuid,
+          attempt: d.attempts,
+          origin: d.destination_origin,
+        })
+      : undefined;
     try {
       req = prepare(d, startedAt, deps.secrets);
+      // A receiver that traces joins the event's trace (not covered by the signature).
+      if (span?.traceparent) req.headers.traceparent = span.traceparent;
       result = await sender.send(req.url, req.body, req.headers);
     } catch (err) {
       if (!(err instanceof SecretUnavailableError || err instanceof SecretCorruptError)) throw err;
@@ -206,6 +225,7 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
     const decision = decide({ result, attemptsMade: d.attempts, schedule: config.retrySchedule, now, random: deps.random });
     const outcome = decision.kind === 'delivered' ? 'delivered' : decision.kind === 'retry' ? 'retry' : decision.reason;
     metrics?.attempts.inc({ outcome });
+    span?.end({ status: result.status ?? null, errorClass: result.ok ? null : result.errorClass, outcome });
     // One line per attempt, for operators (HERALD_ATTEMPT_LOG_LEVEL): never a key, a header or a body.
     const attemptLevel = config.attemptLogLevel as 'info' | 'debug' | 'off';
     if (attemptLevel !== 'off' && log.isLevelEnabled(attemptLevel)) {
@@ -262,6 +282,19 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
       decision,
       facts: { errorClass: result.errorClass, status: result.status ?? null, message: result.message, at: now },
     });
+  }
+
+  /** The traced events' traceparents of these deliveries (one read; a failure only loses the link). */
+  async function learnTraceContexts(rows: ClaimedDelivery[]): Promise<void> {
+    try {
+      const found = await traceContextsOf(db, rows.map((d) => ({ organizationUuid: d.organization_uuid, messageId: d.message_id })));
+      for (const d of rows) {
+        const tc = found.get(`${d.organization_uuid}/${d.message_id}`);
+        if (tc) traceContexts.set(d.id, tc);
+      }
+    } catch (err) {
+      log.warn({ err }, 'reading the trace context of claimed deliveries failed; their spans start new traces');
+    }
   }
 
   /** Applies a move of an origin's limit to the shared row, and learns the row as it is after. */
@@ -334,6 +367,7 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
 
   /** Hands queued deliveries back to the database unstarted (their attempt not counted). */
   async function giveBack(deliveries: ClaimedDelivery[]): Promise<void> {
+    for (const d of deliveries) traceContexts.delete(d.id);
     returning += deliveries.length;
     try {
       await returnUnstarted(db, deliveries.map((d) => ({ deliveryId: d.id, attempt: d.attempts })), id, clock.now());
@@ -403,6 +437,7 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
           aliveSeconds: config.heartbeatSeconds * DEAD_AFTER_BEATS,
         });
         prefetch = otherWorkers === 0 ? fullPrefetch : 0;
+        if (deps.tracing && rows.length > 0) await learnTraceContexts(rows);
         const taken = new Map<string, number>();
         for (const d of rows) taken.set(d.destination_origin, (taken.get(d.destination_origin) ?? 0) + 1);
         for (const { origin, scanned, others, shared } of origins) {

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import { tracePublish } from '../tracing.js';
 import type { Tx } from '../store/db.js';
 import { insertEvent } from '../store/sql/insert-event.js';
 import { eventType } from './catalog.js';
@@ -40,6 +41,8 @@ export async function recordEvent(
   // The Inventory envelope's id is an ObjectId (24 hex); the Pusher messageId a v5 UUID.
   const messageId = type.envelope === 'inventory' ? inventoryEventId(clock.now(), e.messageId) : pusherMessageId(e.messageId);
   const base = {
+    // When tracing is on: the publish span, whose trace each delivery joins.
+    traceContext: tracePublish({ eventName: e.eventName, organizationUuid: e.organizationUuid, messageId }),
     organizationUuid: e.organizationUuid,
     payload: e.payload,
     livemode: e.livemode,

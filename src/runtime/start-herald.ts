@@ -50,6 +50,8 @@ export interface StartOptions {
   db?: Db;
   /** Jitter source for retry delays (tests make it deterministic). */
   random?: () => number;
+  /** OpenTelemetry tracing was started (runtime/tracing.ts): delivery attempts get spans. */
+  tracing?: boolean;
 }
 
 /** Starts Herald's roles in this process: opens and migrates the database, then API and/or worker. */
@@ -107,6 +109,7 @@ export async function startHerald(opts: StartOptions): Promise<RunningHerald> {
         sender: routeTransports(sender, relay),
         metrics: makeDeliveryMetrics(registry),
         random: opts.random,
+        tracing: opts.tracing,
       });
       closers.unshift(() => worker!.stop());
       retention = startRetentionSweeper({ db, clock, log, config, metrics: makeRetentionMetrics(registry) });

@@ -18,8 +18,8 @@ import type { Queryable } from '../db.js';
  */
 const SQL = `
 with ev as (
-  insert into events (organization_uuid, event_name, message_id, payload, livemode, created_at)
-  values ($1, $2, $3, $4, $5, $6)
+  insert into events (organization_uuid, event_name, message_id, payload, livemode, created_at, trace_context)
+  values ($1, $2, $3, $4, $5, $6, $12)
   on conflict (organization_uuid, message_id) do nothing
   returning id, created_at
 ), fan as (
@@ -53,6 +53,8 @@ export interface InsertEventInput {
    * every event when `everyEvent` (default true), but none naming one of `unless`.
    */
   audience?: { names: readonly string[]; everyEvent: boolean; unless: readonly string[] };
+  /** The publish span's W3C traceparent, when tracing is on. */
+  traceContext?: string | null;
 }
 
 /** Returns the new event's id (null when the message id was already accepted) and how many deliveries it made. */
@@ -69,7 +71,19 @@ export async function insertEvent(q: Queryable, e: InsertEventInput): Promise<{ 
     e.audience?.names ?? [e.eventName],
     e.audience?.everyEvent ?? true,
     e.audience?.unless ?? [],
+    e.traceContext ?? null,
   ]);
   const row = r.rows[0]!;
   return { eventId: row.event_id, deliveries: row.deliveries };
+}
+
+/** The stored traceparents of these events (by organization and message id), for the delivery spans. */
+export async function traceContextsOf(q: Queryable, events: { organizationUuid: string; messageId: string }[]): Promise<Map<string, string>> {
+  const r = await q.query<{ organization_uuid: string; message_id: string; trace_context: string }>(
+    `select e.organization_uuid, e.message_id, e.trace_context
+       from events e join unnest($1::uuid[], $2::text[]) as k (org, mid) on e.organization_uuid = k.org and e.message_id = k.mid
+      where e.trace_context is not null`,
+    [events.map((e) => e.organizationUuid), events.map((e) => e.messageId)],
+  );
+  return new Map(r.rows.map((row) => [`${row.organization_uuid}/${row.message_id}`, row.trace_context]));
 }
