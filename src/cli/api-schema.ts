@@ -327,7 +327,7 @@ export interface paths {
         put?: never;
         /**
          * Start a listener (what `herald listen` does).
-         * @description A listener is a temporary subscription whose deliveries go through a stream (GET .../stream) instead of HTTP. eventNames absent or empty: every event the credential's scopes allow. It ends when its stream closes, or a minute after it was last seen. 403 INSUFFICIENT_SCOPE for events whose scope is missing.
+         * @description A listener is a temporary subscription whose deliveries go through a stream (GET .../stream) instead of HTTP; only the credential that started it may use it. eventNames absent or empty: every event the credential's scopes allow. It ends on DELETE, when its credential is revoked, or a minute without a stream (a closed stream may be reopened meanwhile: requests wait for it). 403 INSUFFICIENT_SCOPE for events whose scope is missing.
          *
          *     Needs an access token or API key as `Authorization: Bearer` (docs/auth.md). `{organizationUuid}` is the credential's organization, or `self`.
          */
@@ -347,7 +347,7 @@ export interface paths {
         };
         /**
          * A listener's deliveries, as server-sent events.
-         * @description text/event-stream: `ready` once, then one `request` event per delivery, data {"id", "headers", "body"}: the exact signed request to forward. Report each answer with POST .../answers/{id}. A comment line every 15 s keeps it open. Closing the stream ends the listener. 409 LISTENER_STREAMING when it has a stream open already.
+         * @description text/event-stream: `ready` once, then one `request` event per delivery, data {"id", "headers", "body"}: the exact signed request to forward. Report each answer with POST .../answers/{id}. A comment line every 15 s keeps it open. Reopen it after a disconnect (requests wait for it); DELETE the listener to end it. 409 LISTENER_STREAMING when it has a stream open already on this server.
          *
          *     Needs an access token or API key as `Authorization: Bearer` (docs/auth.md). `{organizationUuid}` is the credential's organization, or `self`.
          */
@@ -3566,8 +3566,10 @@ export interface operations {
                             /** @description The first 4 KiB of the answer. */
                             responseExcerpt: string | null;
                         }[];
-                        /** @description Pass as `after` to read on. */
+                        /** @description Pass as `after` to read on. It stays behind attempts of the last 5 s (attempts recorded side by side may commit out of order), so those come again: drop the ids already shown. */
                         cursor: number;
+                        /** @description More attempts are ready: read on now rather than after a pause. */
+                        more: boolean;
                     };
                 };
             };

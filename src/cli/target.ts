@@ -23,10 +23,14 @@ export function defaultUrl(env: Env): string {
 /** --url, else HERALD_URL, else http://$HOST:$PORT. */
 export function resolveUrl(flag: string | undefined, env: Env): string {
   const url = (flag ?? env.HERALD_URL ?? defaultUrl(env)).replace(/\/+$/, '');
+  let parsed: URL | undefined;
   try {
-    new URL(url);
+    parsed = new URL(url);
   } catch {
-    throw new UsageError(`--url must be a URL like http://127.0.0.1:8080, got "${url}"`);
+    parsed = undefined;
+  }
+  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+    throw new UsageError(`--url must be an http(s) URL like http://127.0.0.1:8080, got "${url}"`);
   }
   return url;
 }

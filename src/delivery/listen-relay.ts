@@ -21,6 +21,9 @@ export async function startListenRelay(deps: { db: Db; clock: Clock; log: Logger
   const { db, clock, log, timeoutMs } = deps;
   type Outcome = ListenAnswer | 'gone' | 'timeout';
   const waiting = new Map<string, (o: Outcome) => void>();
+  // Requests whose insert has committed: only these are read (a request still being
+  // inserted is invisible to another connection, and would look gone).
+  const inserted = new Set<string>();
 
   // On each wake-up, one read of every request still waiting (wake-ups are coalesced).
   let checking = false;
@@ -34,7 +37,7 @@ export async function startListenRelay(deps: { db: Db; clock: Clock; log: Logger
     try {
       do {
         again = false;
-        const ids = [...waiting.keys()];
+        const ids = [...inserted];
         if (ids.length === 0) break;
         const rows = await readListenAnswers(db, ids);
         const present = new Set(rows.map((r) => r.id));
@@ -53,10 +56,6 @@ export async function startListenRelay(deps: { db: Db; clock: Clock; log: Logger
     const started = performance.now();
     const latencyMs = () => Math.round(performance.now() - started);
     const listenerId = url.slice(`${LISTEN_SCHEME}//`.length);
-    const seenAt = await listenerSeenAt(db, listenerId);
-    if (!seenAt || clock.now().getTime() - seenAt.getTime() > LISTENER_STALE_MS) {
-      return { ok: false, errorClass: 'connect', message: 'no herald listen is connected for this listener', latencyMs: latencyMs() };
-    }
     const id = randomUUID();
     let timer: NodeJS.Timeout | undefined;
     const outcome = new Promise<Outcome>((resolve) => {
@@ -64,6 +63,10 @@ export async function startListenRelay(deps: { db: Db; clock: Clock; log: Logger
       timer = setTimeout(() => resolve('timeout'), timeoutMs);
     });
     try {
+      const seenAt = await listenerSeenAt(db, listenerId);
+      if (!seenAt || clock.now().getTime() - seenAt.getTime() > LISTENER_STALE_MS) {
+        return { ok: false, errorClass: 'connect', message: 'no herald listen is connected for this listener', latencyMs: latencyMs() };
+      }
       try {
         await db.transaction(async (tx) => {
           await insertListenRequest(tx, { id, listenerId, headers, body, now: clock.now() });
@@ -73,11 +76,17 @@ export async function startListenRelay(deps: { db: Db; clock: Clock; log: Logger
         if ((err as { code?: string }).code !== '23503') throw err; // foreign key: the listener ended meanwhile
         return { ok: false, errorClass: 'connect', message: 'the listener ended', latencyMs: latencyMs() };
       }
+      inserted.add(id);
       return resultOf(await outcome, latencyMs(), timeoutMs);
+    } catch (err) {
+      // The database failed us: an attempt that failed, like a send that could not connect.
+      return { ok: false, errorClass: 'other', message: `relaying to herald listen failed: ${(err as Error).message}`, latencyMs: latencyMs() };
     } finally {
       clearTimeout(timer);
       waiting.delete(id);
-      await deleteListenRequests(db, [id]).catch((err: unknown) => log.warn({ err }, 'removing an answered listen request failed'));
+      if (inserted.delete(id)) {
+        await deleteListenRequests(db, [id]).catch((err: unknown) => log.warn({ err }, 'removing an answered listen request failed'));
+      }
     }
   }
 
@@ -95,9 +104,9 @@ function resultOf(o: ListenAnswer | 'gone' | 'timeout', latencyMs: number, timeo
   if (o === 'timeout') return { ok: false, errorClass: 'timeout', message: `herald listen reported no answer within ${timeoutMs} ms`, latencyMs };
   if (o === 'gone') return { ok: false, errorClass: 'connect', message: 'the listener ended before reporting an answer', latencyMs };
   if ('error' in o) return { ok: false, errorClass: o.error, message: `the local server: ${o.message}`, latencyMs };
-  if (o.status >= 200 && o.status < 300) return { ok: true, status: o.status, latencyMs, excerpt: o.excerpt };
+  if (o.status >= 200 && o.status < 300) return { ok: true, status: o.status, latencyMs, excerpt: o.excerpt ?? '' };
   const errorClass = o.status >= 300 && o.status < 400 ? 'redirect' : 'http_status';
-  return { ok: false, errorClass, status: o.status, message: `the local server answered ${o.status}`, latencyMs, excerpt: o.excerpt };
+  return { ok: false, errorClass, status: o.status, message: `the local server answered ${o.status}`, latencyMs, excerpt: o.excerpt ?? '' };
 }
 
 /** The send stage's transports by the destination's scheme: listen:// through the relay, the rest over HTTP. */

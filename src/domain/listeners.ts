@@ -5,7 +5,8 @@ import {
   deleteListener,
   findListener,
   insertListener,
-  staleListeners,
+  listenersToEnd,
+  releaseListenRequests,
   takeUnpushedRequests,
   touchListeners as touchListenerRows,
   type ListenAnswer,
@@ -94,10 +95,14 @@ export async function createListener(
   return { id, eventNames, signingKey, timeoutMs: ctx.config.deliveryTimeoutMs };
 }
 
-/** The organization's listener with this id (404 LISTENER_NOT_FOUND otherwise). */
-export async function listenerOf(ctx: DomainContext, organizationUuid: string, listenerId: string): Promise<ListenerRow> {
+/**
+ * The listener with this id of the organization, started by this credential (a listener
+ * is its credential's session: another key of the organization, whatever its mode or
+ * scopes, cannot read, answer or end it). 404 LISTENER_NOT_FOUND otherwise.
+ */
+export async function listenerOf(ctx: DomainContext, principal: Principal, organizationUuid: string, listenerId: string): Promise<ListenerRow> {
   const row = isUuid(listenerId) ? await findListener(ctx.db, organizationUuid, listenerId.toLowerCase()) : undefined;
-  if (!row) throw notFound('LISTENER_NOT_FOUND', `no listener ${listenerId} in this organization`);
+  if (!row || row.created_by !== principal.credentialRef) throw notFound('LISTENER_NOT_FOUND', `no listener ${listenerId} in this organization`);
   return row;
 }
 
@@ -105,7 +110,7 @@ export async function listenerOf(ctx: DomainContext, organizationUuid: string, l
 export async function endListener(ctx: DomainContext, listener: ListenerRow, reason: string): Promise<void> {
   await ctx.db.transaction(async (tx) => {
     await retireSubscription(tx, listener.subscription_id, ctx.clock.now(), reason);
-    await deleteListener(tx, listener.id);
+    await deleteListener(tx, listener.id, listenDestination(listener.id));
     // Workers waiting for answers to its requests stop waiting: there will be none.
     tx.notifyOnCommit(LISTEN_ANSWER_CHANNEL);
   });
@@ -123,19 +128,26 @@ export async function answerRequest(ctx: DomainContext, listener: ListenerRow, r
   if (!ok) throw notFound('LISTEN_REQUEST_NOT_FOUND', `no request ${requestId} of this listener is waiting for an answer`);
 }
 
-/** Ends the listeners whose streams are gone (their CLI, or the API process holding them, died); returns how many. */
+/**
+ * Ends the listeners whose streams are gone (their CLI, or the API process holding them,
+ * died), whose credential was revoked, or whose subscription was deleted (a 410 from the
+ * local server, an exhausted schedule); returns how many.
+ */
 export async function sweepStaleListeners(ctx: DomainContext): Promise<number> {
-  const stale = await staleListeners(ctx.db, new Date(ctx.clock.now().getTime() - LISTENER_STALE_MS), 100);
-  for (const l of stale) await endListener(ctx, l, 'listener disconnected');
-  return stale.length;
+  const ending = await listenersToEnd(ctx.db, new Date(ctx.clock.now().getTime() - LISTENER_STALE_MS), 100);
+  for (const l of ending) await endListener(ctx, l, 'listener ended: disconnected, its credential revoked, or its subscription deleted');
+  return ending.length;
 }
 
 /** Takes up to `limit` requests waiting to be pushed to these listeners' streams (each is taken once). */
 export const takeRequests = (ctx: DomainContext, listenerIds: string[], limit: number): Promise<ListenRequestRow[]> =>
   takeUnpushedRequests(ctx.db, listenerIds, ctx.clock.now(), limit);
 
-/** Marks listeners whose streams are open as seen now (else the sweep ends them). */
-export const touchListeners = (ctx: DomainContext, listenerIds: string[]): Promise<void> =>
+/** Marks listeners whose streams are open as seen now (else the sweep ends them); returns those that still exist. */
+export const touchListeners = (ctx: DomainContext, listenerIds: string[]): Promise<string[]> =>
   touchListenerRows(ctx.db, listenerIds, ctx.clock.now());
+
+/** Requests taken for a stream that closed before they were written: pushed to the next stream instead. */
+export const releaseRequests = (ctx: DomainContext, ids: string[]): Promise<void> => releaseListenRequests(ctx.db, ids);
 
 export type { ListenAnswer, ListenerRow };

@@ -277,6 +277,9 @@ export async function retryUndelivered(ctx: DomainContext, p: Principal, id: str
   return { resent };
 }
 
+/** How long after it ended an attempt counts as settled (every attempt recorded around it committed). */
+export const FEED_SETTLE_MS = 5000;
+
 /** One attempt in the organization's feed (herald tail). */
 export interface FeedAttempt extends Attempt {
   /** The feed's cursor at this attempt. */
@@ -296,11 +299,12 @@ export async function attemptFeed(
   principal: Principal,
   organizationUuid: string,
   opts: { after?: number; limit: number; subscriptionUuid?: string; eventName?: string; outcome?: 'success' | 'failure' },
-): Promise<{ attempts: FeedAttempt[]; cursor: number }> {
+): Promise<{ attempts: FeedAttempt[]; cursor: number; more: boolean }> {
   if (opts.subscriptionUuid !== undefined && !isUuid(opts.subscriptionUuid)) {
     throw badRequest('VALIDATION_ERROR', 'subscription must be a UUID', [{ propertyName: 'subscription', developerMessage: 'must be a UUID' }]);
   }
-  const { rows, windowEnd } = await listFeedAttempts(ctx.db, organizationUuid, {
+  const { rows, windowEnd, firstUnsettled, windowFull } = await listFeedAttempts(ctx.db, organizationUuid, {
+    settledBefore: new Date(ctx.clock.now().getTime() - FEED_SETTLE_MS),
     afterId: opts.after ?? null,
     limit: opts.limit,
     livemode: principal.livemode,
@@ -311,8 +315,14 @@ export async function attemptFeed(
   const attempts = rows
     .filter((r) => missingScopes(principal.scopes, r.event_names).length === 0)
     .map((r) => ({ ...toAttempt(r), id: r.id, subscriptionUuid: r.subscription_uuid, eventName: r.event_name, messageId: r.message_id }));
-  // A full page: go on after its last row; otherwise after the whole window read.
-  const last = rows.at(-1)?.id;
-  const cursor = rows.length === opts.limit && opts.after !== undefined ? last! : (windowEnd ?? opts.after ?? 0);
-  return { attempts, cursor };
+  // A full page: go on after its last row; otherwise after the whole window read. But
+  // never past a recent attempt: on PostgreSQL, attempts recorded side by side commit out
+  // of id order, and one with a lower id may not be visible yet. The cursor waits until
+  // FEED_SETTLE_MS after the first recent one; meanwhile the same recent attempts come
+  // again (a reader drops the ids it has shown: herald tail does).
+  const after = opts.after ?? 0;
+  let cursor = rows.length === opts.limit && opts.after !== undefined ? rows.at(-1)!.id : (windowEnd ?? after);
+  if (firstUnsettled !== null) cursor = Math.min(cursor, firstUnsettled - 1);
+  cursor = Math.max(cursor, after);
+  return { attempts, cursor, more: cursor > after && (windowFull || (rows.length === opts.limit && opts.after !== undefined)) };
 }

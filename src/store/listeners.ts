@@ -7,6 +7,8 @@ export interface ListenerRow {
   organization_uuid: string;
   created_at: Date;
   seen_at: Date;
+  /** The credential that started it (its subscription's created_by): only it may use it. */
+  created_by: string;
 }
 
 /** A signed request for a listener, as the stream pushes it. */
@@ -19,7 +21,7 @@ export interface ListenRequestRow {
 
 /** What the CLI reported for one request: the local server's answer, or why there was none. */
 export type ListenAnswer =
-  | { status: number; latencyMs: number; excerpt: string }
+  | { status: number; latencyMs: number; excerpt?: string }
   | { error: 'connect' | 'timeout' | 'other'; message: string; latencyMs: number };
 
 export async function insertListener(q: Queryable, l: { id: string; subscriptionId: number; organizationUuid: string; now: Date }): Promise<void> {
@@ -33,24 +35,41 @@ export async function insertListener(q: Queryable, l: { id: string; subscription
 
 /** The organization's listener with this id. */
 export async function findListener(q: Queryable, organizationUuid: string, id: string): Promise<ListenerRow | undefined> {
-  const r = await q.query<ListenerRow>('select * from listeners where organization_uuid = $1 and id = $2', [organizationUuid, id]);
+  const r = await q.query<ListenerRow>(
+    `select l.*, s.created_by from listeners l join subscriptions s on s.id = l.subscription_id
+      where l.organization_uuid = $1 and l.id = $2`,
+    [organizationUuid, id],
+  );
   return r.rows[0];
 }
 
-/** Marks the listeners whose streams this process holds as seen now. */
-export async function touchListeners(q: Queryable, ids: string[], now: Date): Promise<void> {
-  await q.query('update listeners set seen_at = $2 where id = any ($1::uuid[])', [ids, now]);
+/** Marks the listeners whose streams this process holds as seen now; returns those that still exist. */
+export async function touchListeners(q: Queryable, ids: string[], now: Date): Promise<string[]> {
+  const r = await q.query<{ id: string }>('update listeners set seen_at = $2 where id = any ($1::uuid[]) returning id', [ids, now]);
+  return r.rows.map((row) => row.id);
 }
 
-/** Listeners not seen since `before` (their CLI or their API process is gone), at most `limit`. */
-export async function staleListeners(q: Queryable, before: Date, limit: number): Promise<ListenerRow[]> {
-  const r = await q.query<ListenerRow>('select * from listeners where seen_at < $1 order by seen_at limit $2', [before, limit]);
+/**
+ * Listeners to end, at most `limit`: not seen since `before` (their CLI or their API
+ * process is gone), or started by a credential revoked since (an API key, an app connection).
+ */
+export async function listenersToEnd(q: Queryable, before: Date, limit: number): Promise<ListenerRow[]> {
+  const r = await q.query<ListenerRow>(
+    `select l.*, s.created_by from listeners l
+       join subscriptions s on s.id = l.subscription_id
+       left join api_keys k on s.created_by = 'api_key:' || k.id::text
+       left join app_connections c on s.created_by = 'app_connection:' || c.id::text
+      where l.seen_at < $1 or k.revoked_at is not null or c.removed_at is not null or s.deleted_at is not null
+      order by l.seen_at limit $2`,
+    [before, limit],
+  );
   return r.rows;
 }
 
-/** Removes a listener (its waiting requests go with it); returns false when it was gone already. */
-export async function deleteListener(q: Queryable, id: string): Promise<boolean> {
+/** Removes a listener (its waiting requests go with it) and its learned destination limit; returns false when it was gone already. */
+export async function deleteListener(q: Queryable, id: string, origin: string): Promise<boolean> {
   const r = await q.query('delete from listeners where id = $1', [id]);
+  await q.query('delete from destination_limits where origin = $1', [origin]);
   return r.rowCount > 0;
 }
 
@@ -88,6 +107,11 @@ export async function takeUnpushedRequests(q: Queryable, listenerIds: string[], 
     [listenerIds, now, limit],
   );
   return r.rows;
+}
+
+/** Puts requests taken for a stream that closed meanwhile back, to be pushed to the next one. */
+export async function releaseListenRequests(q: Queryable, ids: string[]): Promise<void> {
+  await q.query('update listen_requests set pushed_at = null where id = any ($1::uuid[]) and answered_at is null', [ids]);
 }
 
 /** Records the CLI's answer to a request of this listener; false when there is no such request waiting for one. */

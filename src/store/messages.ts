@@ -139,16 +139,26 @@ export const FEED_WINDOW = 5000;
 export async function listFeedAttempts(
   q: Queryable,
   organizationUuid: string,
-  opts: { afterId: number | null; limit: number; livemode: boolean; subscriptionUuid: string | null; eventName: string | null; outcome: string | null },
-): Promise<{ rows: FeedAttemptRow[]; windowEnd: number | null }> {
-  const window = await q.query<{ lo: number | null; hi: number | null }>(
-    opts.afterId === null
-      ? 'select min(id) - 1 as lo, max(id) as hi from (select id from attempts order by id desc limit $1) w'
-      : 'select $2::bigint as lo, max(id) as hi from (select id from attempts where id > $2 order by id limit $1) w',
-    opts.afterId === null ? [FEED_WINDOW] : [FEED_WINDOW, opts.afterId],
+  opts: {
+    afterId: number | null;
+    limit: number;
+    livemode: boolean;
+    subscriptionUuid: string | null;
+    eventName: string | null;
+    outcome: string | null;
+    /** Attempts that ended after this may still have neighbours (lower ids) not committed yet. */
+    settledBefore: Date;
+  },
+): Promise<{ rows: FeedAttemptRow[]; windowEnd: number | null; firstUnsettled: number | null; windowFull: boolean }> {
+  const window = await q.query<{ lo: number | null; hi: number | null; first_unsettled: number | null; n: number }>(
+    `select ${opts.afterId === null ? 'min(id) - 1' : '$3::bigint'} as lo, max(id) as hi, count(*)::int as n,
+            min(id) filter (where started_at + latency_ms * interval '1 millisecond' >= $2) as first_unsettled
+       from (select id, started_at, latency_ms from attempts
+              ${opts.afterId === null ? 'order by id desc' : 'where id > $3 order by id'} limit $1) w`,
+    opts.afterId === null ? [FEED_WINDOW, opts.settledBefore] : [FEED_WINDOW, opts.settledBefore, opts.afterId],
   );
-  const { lo, hi } = window.rows[0]!;
-  if (hi === null) return { rows: [], windowEnd: null };
+  const { lo, hi, first_unsettled: firstUnsettled, n } = window.rows[0]!;
+  if (hi === null) return { rows: [], windowEnd: null, firstUnsettled: null, windowFull: false };
   const r = await q.query<FeedAttemptRow>(
     `select a.id, a.attempt_id, a.started_at, a.latency_ms, a.outcome, a.status_code, a.error_class, a.error_message,
             a.response_excerpt, s.uuid as subscription_uuid, s.event_names, e.event_name, e.message_id
@@ -166,5 +176,5 @@ export async function listFeedAttempts(
     [organizationUuid, lo ?? 0, hi, opts.livemode, opts.subscriptionUuid, opts.eventName, opts.outcome, opts.limit],
   );
   // The first read takes the newest; every read answers oldest first.
-  return { rows: opts.afterId === null ? r.rows.reverse() : r.rows, windowEnd: hi };
+  return { rows: opts.afterId === null ? r.rows.reverse() : r.rows, windowEnd: hi, firstUnsettled, windowFull: opts.afterId !== null && n === FEED_WINDOW };
 }

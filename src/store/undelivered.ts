@@ -68,7 +68,8 @@ export async function liveSubscriptionsOf(
   livemode: boolean,
 ): Promise<{ id: number; event_names: string[] }[]> {
   const r = await q.query<{ id: number; event_names: string[] }>(
-    'select id, event_names from subscriptions where organization_uuid = $1 and livemode = $2 and deleted_at is null',
+    // Webhook subscriptions only: a listener's (herald listen) messages are its CLI's business.
+    "select id, event_names from subscriptions where organization_uuid = $1 and livemode = $2 and deleted_at is null and transport_name = 'WEBHOOK'",
     [organizationUuid, livemode],
   );
   return r.rows;

@@ -149,7 +149,7 @@ describe('herald org / key (admin CLI)', () => {
       [['org', 'create'], /missing --name/],
       [['key', 'create', '--org', 'x', '--scopes', 'READ:PRODUCT', '--bogus'], /Unknown option '--bogus'/],
       [['key', 'frobnicate'], /unknown key command "frobnicate"/],
-      [['org', 'create', '--name', 'x', '--url', 'not a url'], /--url must be a URL/],
+      [['org', 'create', '--name', 'x', '--url', 'not a url'], /--url must be an http\(s\) URL/],
     ];
     for (const [args, message] of cases) {
       const r = await cli(args, env);

@@ -24,10 +24,12 @@ const jsonLines = (p: HeraldProcess): Line[] =>
 
 /** Waits until the process printed a JSON line that `match` accepts (fails if it exits first). */
 async function lineFrom(p: HeraldProcess, match: (l: Line) => boolean, what: string): Promise<Line> {
+  const deadline = Date.now() + 120_000; // a safety net for a stuck test, not a budget
   for (;;) {
     const found = jsonLines(p).find(match);
     if (found) return found;
     if (p.child.exitCode !== null) assert.fail(`exited (${p.child.exitCode}) before ${what}:\n${p.output()}`);
+    if (Date.now() > deadline) assert.fail(`never printed ${what}:\n${p.output()}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }
@@ -177,6 +179,12 @@ describe('developer CLI: listen, trigger, tail, resend', () => {
       ['tail', '--interval', 'soon'],
       ['resend', '--subscription', 'x'],
       ['subscriptions', 'explode'],
+      ['listen', '--forward-to', 'http://localhost:1', '--events', ','],
+      ['resend', '--subscription', 'a0a1a2a3-8f35-11eb-8dcd-0242ac130003', '--message', '..'],
+      ['rotate-key', '--subscription', 'a0a1a2a3-8f35-11eb-8dcd-0242ac130003', '--overlap='],
+      ['tail', '--subscription', 'nope'],
+      ['tail', '--event', 'NoSuchEvent'],
+      ['tail', '--url', 'localhost:8080'],
     ]) {
       const r = await run(args, env);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.out}`);

@@ -5,7 +5,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { heraldApi } from '../../src/cli/api-client.js';
+import { systemClock } from '../../src/clock.js';
+import type { DomainContext } from '../../src/domain/context.js';
 import { eventExample } from '../../src/domain/event-examples.js';
+import { sweepStaleListeners } from '../../src/domain/listeners.js';
+import { makeLogger } from '../../src/logger.js';
 import { runListener, type Forwarded, type ListenerInfo } from '../../src/cli/commands/listen.js';
 import { testDatabases } from '../helpers/db.js';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
@@ -152,7 +156,11 @@ for (const backend of testDatabases()) {
       const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
       const second = await publish('ProductDeleted');
       let seen = '';
-      while (!seen.includes('event: request')) seen += (await reader.read()).value ?? '';
+      while (!seen.includes('event: request')) {
+        const chunk = await reader.read();
+        assert.ok(!chunk.done, 'the stream ended before its request');
+        seen += chunk.value;
+      }
       const [timedOut] = await eventually(async () => {
         const a = await attemptsOf(created.id, second.messageId);
         return a.length > 0 ? a : undefined;
@@ -165,10 +173,69 @@ for (const backend of testDatabases()) {
       assert.equal(late.status, 404);
       assert.equal(((await late.json()) as { errorType: string }).errorType, 'LISTEN_REQUEST_NOT_FOUND');
 
-      // Closing the stream ends the listener: its subscription is deleted, a new event reaches nobody.
+      // A closed stream leaves the listener: an event published meanwhile waits, and goes to
+      // the reopened stream (the CLI reconnects with the same key).
       streamAbort.abort();
-      await eventually(async () => ((await call('GET', `/organizations/self/subscriptions/${created.id}/messages`)).status === 404 ? true : undefined), 'the listener ended');
+      const third = await publish('ProductDeleted');
+      assert.equal(third.deliveries, 1);
+      const reopened = await eventually(async () => {
+        const r = await api.request(`/organizations/self/listeners/${created.id}/stream`, { headers: { authorization: cred.auth } });
+        if (r.status === 409) {
+          await r.body?.cancel();
+          return undefined; // the server has not seen the old one close yet
+        }
+        return r;
+      }, 'the stream reopened');
+      assert.equal(reopened.status, 200);
+      const again = reopened.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let text = '';
+      while (!text.includes(third.messageId.slice(0, 8)) || !text.includes('event: request')) {
+        const chunk = await again.read();
+        assert.ok(!chunk.done, 'the reopened stream ended');
+        text += chunk.value;
+      }
+      await again.cancel();
+      // DELETE ends it: its subscription is deleted, a new event reaches nobody.
+      assert.equal((await call('DELETE', `/organizations/self/listeners/${created.id}`)).status, 204);
+      assert.equal((await call('GET', `/organizations/self/subscriptions/${created.id}/messages`)).status, 404);
       assert.equal((await publish('ProductDeleted')).deliveries, 0);
+    });
+
+    it('records every answer of a burst (answers interleave with inserts), a 2xx without an excerpt included', async () => {
+      receiver.reset();
+      const l = await listen(['ProductCreated']);
+      const published = await Promise.all(Array.from({ length: 40 }, () => publish('ProductCreated')));
+      await receiver.waitFor(40);
+      const call = asCredential(api, cred);
+      await eventually(async () => {
+        const r = (await (await call('GET', `/organizations/self/subscriptions/${l.listener.id}/messages?limit=100`)).json()) as { messages: { state: string }[] };
+        return r.messages.length === 40 && r.messages.every((m) => m.state === 'delivered') ? true : undefined;
+      }, 'all 40 delivered');
+      for (const p of published.slice(0, 5)) {
+        const a = await attemptsOf(l.listener.id, p.messageId);
+        assert.deepEqual(a.map((x) => [x.outcome, x.statusCode]), [['success', 200]], 'one attempt each, a success');
+      }
+      await l.stop();
+
+      // An answer that leaves out the optional excerpt still records the delivery.
+      const created = (await (await call('POST', '/organizations/self/listeners', { eventNames: ['ProductCreated'] })).json()) as ListenerInfo;
+      const stream = await api.request(`/organizations/self/listeners/${created.id}/stream`, { headers: { authorization: cred.auth } });
+      const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
+      const one = await publish('ProductCreated');
+      let seen = '';
+      while (!seen.includes('event: request')) {
+        const chunk = await reader.read();
+        assert.ok(!chunk.done, 'the stream ended before its request');
+        seen += chunk.value;
+      }
+      const id = /id: ([0-9a-f-]{36})/.exec(seen)![1]!;
+      assert.equal((await call('POST', `/organizations/self/listeners/${created.id}/answers/${id}`, { status: 204, latencyMs: 3 })).status, 204);
+      await eventually(async () => {
+        const a = await attemptsOf(created.id, one.messageId);
+        return a.length === 1 && a[0]!.outcome === 'success' ? true : undefined;
+      }, 'the answer without an excerpt recorded');
+      await reader.cancel();
+      assert.equal((await call('DELETE', `/organizations/self/listeners/${created.id}`)).status, 204);
     });
 
     it('keeps listeners out of the Pusher API and out of other organizations\' reach', async () => {
@@ -180,6 +247,10 @@ for (const backend of testDatabases()) {
       assert.equal((await call('DELETE', `/organizations/self/subscriptions/${l.listener.id}`)).status, 404);
 
       const stranger = asCredential(api, await createCredential(api, ['READ:PRODUCT']));
+      // Another key of the same organization does not reach it either: a listener is its credential's.
+      const colleague = asCredential(api, await createCredential(api, ['READ:PRODUCT', 'READ:FINANCE'], { organizationUuid: cred.organizationUuid }));
+      assert.equal((await colleague('GET', `/organizations/self/listeners/${l.listener.id}/stream`)).status, 404);
+      assert.equal((await colleague('DELETE', `/organizations/self/listeners/${l.listener.id}`)).status, 404);
       assert.equal((await stranger('GET', `/organizations/self/listeners/${l.listener.id}/stream`)).status, 404);
       assert.equal((await stranger('DELETE', `/organizations/self/listeners/${l.listener.id}`)).status, 404);
       assert.equal((await stranger('POST', `/organizations/self/listeners/${l.listener.id}/answers/${l.listener.id}`, { status: 200, latencyMs: 1 })).status, 404);
@@ -198,6 +269,17 @@ for (const backend of testDatabases()) {
         assert.equal(r.status, 400, JSON.stringify(body));
       }
       await l.stop();
+    });
+
+    it('ends the listeners of a revoked key at the next sweep', async () => {
+      const key = await createCredential(api, ['READ:PRODUCT'], { organizationUuid: cred.organizationUuid });
+      const created = (await (await asCredential(api, key)('POST', '/organizations/self/listeners', {})).json()) as ListenerInfo;
+      const ctx = { db: api.testDb.db, clock: systemClock, config: api.config, log: makeLogger({ logLevel: 'silent', logFormat: 'json' }) } as unknown as DomainContext;
+      assert.equal(await sweepStaleListeners(ctx), 0, 'a fresh listener of a valid key stays');
+      assert.equal((await api.admin(`/admin/organizations/${cred.organizationUuid}/api-keys/${key.apiKeyId}`, { method: 'DELETE' })).status, 204);
+      assert.equal(await sweepStaleListeners(ctx), 1);
+      const left = await api.testDb.db.query<{ n: number }>('select count(*)::int as n from listeners where id = $1', [created.id]);
+      assert.equal(left.rows[0]!.n, 0);
     });
   });
 }

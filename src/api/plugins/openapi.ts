@@ -23,6 +23,7 @@ const GUIDES: readonly [file: string, title: string, what: string][] = [
   ['docs/auth.md', 'Credentials', 'API keys, access tokens, app connections, scopes, the admin token'],
   ['docs/events.md', 'Events', 'every event, its trigger, scope and payload'],
   ['docs/receiving.md', 'Receiving webhooks', 'verifying and answering deliveries, receiver SDKs'],
+  ['docs/cli.md', 'The herald command', 'listen, trigger, tail, resend, subscriptions, rotate-key, org, key'],
   ['docs/signatures.md', 'Signatures', 'the three signature headers, key rotation, a worked example'],
   ['docs/delivery.md', 'Delivery', 'the outbox, retries, failing subscriptions, mail, the attempt log'],
   ['docs/operations.md', 'Operations', 'faults, input rules, limits, rate limits'],

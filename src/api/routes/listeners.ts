@@ -8,6 +8,7 @@ import {
   endListener,
   LISTEN_REQUEST_CHANNEL,
   listenerOf,
+  releaseRequests,
   sweepStaleListeners,
   takeRequests,
   touchListeners,
@@ -79,6 +80,18 @@ export default async function listenerRoutes(app: FastifyInstance, opts: { ctx: 
 
   // The streams this process holds, by listener id (one each).
   const streams = new Map<string, ServerResponse>();
+  /** Writes to a stream that is still open; false when it is not (it closed meanwhile). */
+  const write = (res: ServerResponse | undefined, text: string): boolean => {
+    if (!res || res.writableEnded || res.destroyed) return false;
+    res.write(text);
+    return true;
+  };
+  /** Closes a stream this process holds (the CLI reconnects, or learns its listener ended). */
+  const close = (listenerId: string) => {
+    const res = streams.get(listenerId);
+    streams.delete(listenerId);
+    if (res && !res.writableEnded) res.end();
+  };
 
   /** Pushes every request waiting for the streams held here (woken by each commit of one). */
   let pushing = false;
@@ -94,10 +107,13 @@ export default async function listenerRoutes(app: FastifyInstance, opts: { ctx: 
         again = false;
         if (streams.size === 0) break;
         const rows = await takeRequests(ctx, [...streams.keys()], PUSH_BATCH);
+        const unsent: string[] = [];
         for (const r of rows) {
           const data = JSON.stringify({ id: r.id, headers: r.headers, body: r.body });
-          streams.get(r.listener_id)?.write(`event: request\nid: ${r.id}\ndata: ${data}\n\n`);
+          if (!write(streams.get(r.listener_id), `event: request\nid: ${r.id}\ndata: ${data}\n\n`)) unsent.push(r.id);
         }
+        // Taken for a stream that closed meanwhile: the next stream of the listener gets them.
+        if (unsent.length > 0) await releaseRequests(ctx, unsent);
         if (rows.length === PUSH_BATCH) again = true;
       } while (again);
     } catch (err) {
@@ -108,11 +124,17 @@ export default async function listenerRoutes(app: FastifyInstance, opts: { ctx: 
   }
   const unlisten = await ctx.db.listen(LISTEN_REQUEST_CHANNEL, () => void push());
 
+  // Each stream says it is alive, and its listener is marked seen; a listener ended
+  // elsewhere (DELETE on another process, the sweep, a revoked key) loses its stream.
   const ping = setInterval(() => {
-    for (const res of streams.values()) res.write(': ping\n\n');
-    if (streams.size > 0) {
-      touchListeners(ctx, [...streams.keys()]).catch((err: unknown) => ctx.log.warn({ err }, 'marking listeners seen failed'));
-    }
+    if (streams.size === 0) return;
+    for (const res of streams.values()) write(res, ': ping\n\n');
+    touchListeners(ctx, [...streams.keys()])
+      .then((live) => {
+        const alive = new Set(live);
+        for (const id of [...streams.keys()]) if (!alive.has(id)) close(id);
+      })
+      .catch((err: unknown) => ctx.log.warn({ err }, 'marking listeners seen failed'));
   }, PING_MS);
   ping.unref();
   const sweep = setInterval(() => {
@@ -120,18 +142,17 @@ export default async function listenerRoutes(app: FastifyInstance, opts: { ctx: 
   }, SWEEP_MS);
   sweep.unref();
   // Before the server waits for its requests to finish: a stream never does by itself.
+  // The listeners stay: a CLI reconnects to another process, or to this one restarted.
   app.addHook('preClose', async () => {
     clearInterval(ping);
     clearInterval(sweep);
-    for (const res of streams.values()) res.end();
-  });
-  app.addHook('onClose', async () => {
+    for (const id of [...streams.keys()]) close(id);
     await unlisten();
   });
 
   const listenerFor = async (req: FastifyRequest) => {
     const { organizationUuid, listenerId } = req.params as { organizationUuid: string; listenerId: string };
-    return listenerOf(ctx, resolveOrganizationUuid(req, organizationUuid), listenerId);
+    return listenerOf(ctx, principalOf(req), resolveOrganizationUuid(req, organizationUuid), listenerId);
   };
 
   app.post(
@@ -142,9 +163,10 @@ export default async function listenerRoutes(app: FastifyInstance, opts: { ctx: 
         security,
         summary: 'Start a listener (what `herald listen` does).',
         description:
-          'A listener is a temporary subscription whose deliveries go through a stream (GET .../stream) instead of HTTP. ' +
-          'eventNames absent or empty: every event the credential\'s scopes allow. It ends when its stream closes, ' +
-          'or a minute after it was last seen. 403 INSUFFICIENT_SCOPE for events whose scope is missing.',
+          'A listener is a temporary subscription whose deliveries go through a stream (GET .../stream) instead of HTTP; only the ' +
+          'credential that started it may use it. eventNames absent or empty: every event the credential\'s scopes allow. It ends ' +
+          'on DELETE, when its credential is revoked, or a minute without a stream (a closed stream may be reopened meanwhile: ' +
+          'requests wait for it). 403 INSUFFICIENT_SCOPE for events whose scope is missing.',
         params: OrgParams,
         body: Type.Optional(Type.Object({ eventNames: Type.Optional(Type.Array(Type.String(), { maxItems: 100 })) })),
         response: { 201: Type.Ref('Listener'), ...errors(400, 401, 403) },
@@ -167,7 +189,8 @@ export default async function listenerRoutes(app: FastifyInstance, opts: { ctx: 
         description:
           'text/event-stream: `ready` once, then one `request` event per delivery, data {"id", "headers", "body"}: the exact ' +
           'signed request to forward. Report each answer with POST .../answers/{id}. A comment line every 15 s keeps it open. ' +
-          'Closing the stream ends the listener. 409 LISTENER_STREAMING when it has a stream open already.',
+          'Reopen it after a disconnect (requests wait for it); DELETE the listener to end it. 409 LISTENER_STREAMING when it has ' +
+          'a stream open already on this server.',
         params: ListenerParams,
         response: {
           200: { description: 'The event stream.', content: { 'text/event-stream': { schema: Type.String() } } },
@@ -180,6 +203,8 @@ export default async function listenerRoutes(app: FastifyInstance, opts: { ctx: 
       if (streams.has(listener.id)) throw conflict('LISTENER_STREAMING', 'this listener has a stream open already');
       reply.hijack();
       const res = reply.raw;
+      // The client may be gone already (it closed while the listener was looked up).
+      if (req.raw.destroyed || res.destroyed) return;
       res.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache',
@@ -188,14 +213,13 @@ export default async function listenerRoutes(app: FastifyInstance, opts: { ctx: 
         connection: 'close',
         'x-request-id': String(req.id),
       });
-      res.write(`event: ready\ndata: ${JSON.stringify({ id: listener.id })}\n\n`);
-      streams.set(listener.id, res);
+      res.on('error', (err) => ctx.log.debug({ err, listener: listener.id }, 'listen stream error'));
       res.on('close', () => {
-        streams.delete(listener.id);
-        endListener(ctx, listener, 'listener disconnected').catch((err: unknown) =>
-          ctx.log.warn({ err, listener: listener.id }, 'ending a listener failed; the sweep ends it'),
-        );
+        // The listener stays: its CLI reopens the stream (a minute without one ends it).
+        if (streams.get(listener.id) === res) streams.delete(listener.id);
       });
+      streams.set(listener.id, res);
+      write(res, `event: ready\ndata: ${JSON.stringify({ id: listener.id })}\n\n`);
       await touchListeners(ctx, [listener.id]);
       void push();
     },
@@ -235,7 +259,7 @@ export default async function listenerRoutes(app: FastifyInstance, opts: { ctx: 
     },
     async (req, reply) => {
       const listener = await listenerFor(req);
-      streams.get(listener.id)?.end();
+      close(listener.id);
       await endListener(ctx, listener, 'ended by its CLI');
       return reply.status(204).send();
     },

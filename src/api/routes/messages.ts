@@ -109,7 +109,12 @@ export default async function messageRoutes(app: FastifyInstance, opts: { ctx: D
                   ...AttemptSchema.properties,
                 }),
               ),
-              cursor: Type.Integer({ description: 'Pass as `after` to read on.' }),
+              cursor: Type.Integer({
+                description:
+                  'Pass as `after` to read on. It stays behind attempts of the last 5 s (attempts recorded side by side may ' +
+                  'commit out of order), so those come again: drop the ids already shown.',
+              }),
+              more: Type.Boolean({ description: 'More attempts are ready: read on now rather than after a pause.' }),
             }),
             ...errors(400, 401, 403),
           },

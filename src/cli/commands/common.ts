@@ -55,12 +55,24 @@ export const keyApi = (flags: { url?: string; 'api-key'?: string }): HeraldApi =
 
 export const printJson = (v: unknown) => console.log(JSON.stringify(v, null, 2));
 
-/** A comma-separated flag value as a list (blanks dropped). */
-export const listOf = (value: string): string[] =>
-  value
+/** A comma-separated flag value as a list (blanks dropped); an empty list is a usage error. */
+export function listOf(value: string, flag = 'the list'): string[] {
+  const list = value
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
+  if (list.length === 0) throw new UsageError(`${flag} must name at least one value`);
+  return list;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A flag that must be a UUID (a subscription, a listener). */
+export function uuidFlag(value: string | undefined, flag: string): string {
+  const v = requireFlag(value, flag);
+  if (!UUID.test(v)) throw new UsageError(`${flag} must be a UUID, got "${v}"`);
+  return v;
+}
 
 /** A subcommand's --help, or a usage error for an unknown one. */
 export function isHelp(sub: string | undefined): boolean {

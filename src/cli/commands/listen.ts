@@ -84,33 +84,38 @@ async function forward(url: string, headers: Record<string, string>, body: strin
 
 /**
  * Runs a listener until `signal` aborts: creates it, follows its stream, forwards each
- * request and reports the answer. When the stream drops (Herald restarted), starts a new
- * listener after a pause. The first creation's failure is thrown (a wrong URL or key).
+ * request and reports the answer. When the stream drops (Herald restarted, a network
+ * blip), it reopens the same listener's stream after a pause (same key; requests wait
+ * for it meanwhile), and starts a new listener only if that one has ended. The first
+ * creation's failure is thrown (a wrong URL or key).
  */
 export async function runListener(opts: ListenOptions): Promise<void> {
   const { api, signal } = opts;
   const path = { organizationUuid: 'self' };
+  let listener: ListenerInfo | undefined;
   let first = true;
+  const pause = () => sleep(RECONNECT_MS, undefined, { signal }).catch(() => {});
   while (!signal.aborted) {
-    let listener: ListenerInfo;
-    try {
-      listener = unwrap(
-        await api.POST('/organizations/{organizationUuid}/listeners', {
-          params: { path },
-          body: opts.eventNames ? { eventNames: opts.eventNames } : {},
-          signal,
-        }),
-      );
-    } catch (err) {
-      if (signal.aborted) return;
-      if (first || !(err instanceof ConnectionError)) throw err;
-      await sleep(RECONNECT_MS, undefined, { signal }).catch(() => {});
-      continue;
+    if (!listener) {
+      try {
+        listener = unwrap(
+          await api.POST('/organizations/{organizationUuid}/listeners', {
+            params: { path },
+            body: opts.eventNames ? { eventNames: opts.eventNames } : {},
+            signal,
+          }),
+        );
+      } catch (err) {
+        if (signal.aborted) return;
+        if (first || !(err instanceof ConnectionError)) throw err;
+        await pause();
+        continue;
+      }
+      first = false;
+      opts.onReady(listener);
     }
-    first = false;
-    opts.onReady(listener);
     // The local server gets a little less time than Herald waits, so its answer arrives in time.
-    const forwardTimeout = Math.max(1000, listener.timeoutMs - 1000);
+    const forwardTimeout = Math.max(500, Math.min(listener.timeoutMs - 1000, Math.round(listener.timeoutMs * 0.8)));
     const lpath = { ...path, listenerId: listener.id };
     let reason = 'the stream ended';
     try {
@@ -139,11 +144,20 @@ export async function runListener(opts: ListenOptions): Promise<void> {
       }
     } catch (err) {
       if (signal.aborted) break;
+      // The listener ended (a minute without a stream, a revoked key): start a new one.
+      if (err instanceof ApiError && err.status === 404) listener = undefined;
       reason = (err as Error).message;
     }
     if (signal.aborted) break;
     opts.onDisconnected(reason);
-    await sleep(RECONNECT_MS, undefined, { signal }).catch(() => {});
+    await pause();
+  }
+  // Stopped: end the listener now (else Herald would keep it, and queue its events, for a minute).
+  if (listener) {
+    const r = await api
+      .DELETE('/organizations/{organizationUuid}/listeners/{listenerId}', { params: { path: { ...path, listenerId: listener.id } } })
+      .catch(() => undefined);
+    if (r && !r.response.ok && r.response.status !== 404) unwrap(r);
   }
 }
 
@@ -159,14 +173,13 @@ export async function listenCommand(args: string[]): Promise<void> {
     throw new UsageError(`--forward-to must be a URL like http://localhost:3000/webhooks, got "${forwardTo}"`);
   }
   if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new UsageError('--forward-to must be an http:// or https:// URL');
-  const eventNames = flags.events === undefined ? undefined : listOf(flags.events);
+  const eventNames = flags.events === undefined ? undefined : listOf(flags.events, '--events');
   const api = keyApi(flags);
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const paint = painter(colourOn());
-  let current: string | undefined;
   try {
     await runListener({
       api,
@@ -174,7 +187,6 @@ export async function listenCommand(args: string[]): Promise<void> {
       eventNames,
       signal: stop.signal,
       onReady(l) {
-        current = l.id;
         if (flags.json) return jsonLine({ type: 'ready', listenerId: l.id, eventNames: l.eventNames, signingKey: l.signingKey, forwardTo });
         console.log(`${paint('green', 'Ready.')} Forwarding ${paint('bold', l.eventNames.length === 0 ? 'every event' : l.eventNames.join(', '))} to ${paint('cyan', forwardTo)}`);
         console.log(`  listener     ${l.id}`);
@@ -196,11 +208,6 @@ export async function listenCommand(args: string[]): Promise<void> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-  }
-  // Ended by Ctrl-C: end the listener now rather than when Herald notices the stream is gone.
-  if (current) {
-    const r = await api.DELETE('/organizations/{organizationUuid}/listeners/{listenerId}', { params: { path: { organizationUuid: 'self', listenerId: current } } }).catch(() => undefined);
-    if (r && !r.response.ok && r.response.status !== 404) unwrap(r);
   }
   if (flags.json) jsonLine({ type: 'stopped' });
   else console.log('Stopped.');

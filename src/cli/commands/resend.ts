@@ -1,6 +1,6 @@
 import { unwrap } from '../api-client.js';
 import { UsageError } from '../usage-error.js';
-import { KEY_HELP, KEY_OPTIONS, keyApi, parseFlags, printJson, requireFlag } from './common.js';
+import { KEY_HELP, KEY_OPTIONS, keyApi, parseFlags, printJson, uuidFlag } from './common.js';
 
 export const RESEND_USAGE = `Usage: herald resend --subscription UUID (--message MESSAGE_ID | --all)
 
@@ -17,8 +17,12 @@ ${KEY_HELP}`;
 export async function resendCommand(args: string[]): Promise<void> {
   const flags = parseFlags(args, { ...KEY_OPTIONS, subscription: { type: 'string' }, message: { type: 'string' }, all: { type: 'boolean', default: false } });
   if (flags.help) return console.log(RESEND_USAGE);
-  const subscriptionUuid = requireFlag(flags.subscription, '--subscription');
+  const subscriptionUuid = uuidFlag(flags.subscription, '--subscription');
   if ((flags.message === undefined) === !flags.all) throw new UsageError('pass exactly one of --message ID and --all');
+  // A message id is one path segment: never empty, never a dot segment a URL would resolve away.
+  if (flags.message !== undefined && !/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}$/.test(flags.message)) {
+    throw new UsageError(`--message must be a messageId (letters, digits, - _ .), got "${flags.message}"`);
+  }
   const api = keyApi(flags);
   const path = { organizationUuid: 'self', subscriptionUuid };
   const r = flags.all

@@ -1,7 +1,7 @@
 import { v1 as uuidV1 } from 'uuid';
 import { unwrap } from '../api-client.js';
 import { UsageError } from '../usage-error.js';
-import { isHelp, KEY_HELP, KEY_OPTIONS, keyApi, listOf, parseFlags, printJson, requireFlag } from './common.js';
+import { isHelp, KEY_HELP, KEY_OPTIONS, keyApi, listOf, parseFlags, printJson, requireFlag, uuidFlag } from './common.js';
 
 export const SUBSCRIPTIONS_USAGE = `Usage:
   herald subscriptions list
@@ -44,7 +44,7 @@ export async function subscriptionsCommand(args: string[]): Promise<void> {
       const body = {
         uuid: flags.uuid ?? uuidV1(),
         transportName: 'WEBHOOK',
-        eventNames: flags.events === undefined ? [] : listOf(flags.events),
+        eventNames: flags.events === undefined ? [] : listOf(flags.events, '--events'),
         destination: requireFlag(flags.destination, '--destination'),
         contactEmail: requireFlag(flags.contact, '--contact'),
         ...(flags.ordered ? { ordered: true } : {}),
@@ -57,7 +57,7 @@ export async function subscriptionsCommand(args: string[]): Promise<void> {
     case 'delete': {
       const flags = parseFlags(rest, { ...KEY_OPTIONS, subscription: { type: 'string' } });
       if (flags.help) return console.log(SUBSCRIPTIONS_USAGE);
-      const subscriptionUuid = requireFlag(flags.subscription, '--subscription');
+      const subscriptionUuid = uuidFlag(flags.subscription, '--subscription');
       unwrap(await keyApi(flags).DELETE('/organizations/{organizationUuid}/subscriptions/{subscriptionUuid}', { params: { path: { ...path, subscriptionUuid } } }));
       if (flags.json) return printJson({ uuid: subscriptionUuid, deleted: true });
       console.log(`Deleted subscription ${subscriptionUuid}`);
@@ -73,9 +73,9 @@ export async function subscriptionsCommand(args: string[]): Promise<void> {
 export async function rotateKeyCommand(args: string[]): Promise<void> {
   const flags = parseFlags(args, { ...KEY_OPTIONS, subscription: { type: 'string' }, overlap: { type: 'string' } });
   if (flags.help) return console.log(SUBSCRIPTIONS_USAGE);
-  const subscriptionUuid = requireFlag(flags.subscription, '--subscription');
+  const subscriptionUuid = uuidFlag(flags.subscription, '--subscription');
+  if (flags.overlap !== undefined && !/^\d{1,7}$/.test(flags.overlap)) throw new UsageError('--overlap must be a whole number of seconds');
   const overlapSeconds = flags.overlap === undefined ? undefined : Number(flags.overlap);
-  if (overlapSeconds !== undefined && !Number.isInteger(overlapSeconds)) throw new UsageError('--overlap must be a whole number of seconds');
   const r = unwrap(
     await keyApi(flags).POST('/organizations/{organizationUuid}/subscriptions/{subscriptionUuid}/rotate-signing-key', {
       params: { path: { organizationUuid: 'self', subscriptionUuid } },

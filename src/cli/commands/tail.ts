@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { unwrap, type HeraldApi } from '../api-client.js';
 import { clock, colourOn, jsonLine, painter, paintStatus } from '../output.js';
 import { UsageError } from '../usage-error.js';
-import { KEY_HELP, KEY_OPTIONS, keyApi, parseFlags } from './common.js';
+import { KEY_HELP, KEY_OPTIONS, keyApi, parseFlags, uuidFlag } from './common.js';
 
 export const TAIL_USAGE = `Usage: herald tail [--subscription UUID] [--event NAME] [--failures] [options]
 
@@ -38,6 +38,8 @@ export async function followAttempts(
   onAttempt: (a: FeedAttempt) => void,
 ): Promise<void> {
   let after: number | undefined;
+  // Attempts shown whose ids are above the cursor (recent ones come again until they settle).
+  const shown = new Set<number>();
   while (!signal.aborted) {
     let page;
     try {
@@ -51,11 +53,14 @@ export async function followAttempts(
       if (signal.aborted) return;
       throw err;
     }
-    for (const a of page.attempts) onAttempt(a);
-    const caughtUp = after !== undefined && page.attempts.length < 500;
+    for (const a of page.attempts) {
+      if (shown.has(a.id)) continue;
+      shown.add(a.id);
+      onAttempt(a);
+    }
     after = page.cursor;
-    // A full page: read on at once; caught up: wait for new ones.
-    if (caughtUp || page.attempts.length < 20) await sleep(intervalMs, undefined, { signal }).catch(() => {});
+    for (const id of shown) if (id <= page.cursor) shown.delete(id);
+    if (!page.more) await sleep(intervalMs, undefined, { signal }).catch(() => {});
   }
 }
 
@@ -71,7 +76,14 @@ export async function tailCommand(args: string[]): Promise<void> {
   if (flags.help) return console.log(TAIL_USAGE);
   const interval = flags.interval === undefined ? 1000 : Number(flags.interval);
   if (!Number.isInteger(interval) || interval < 100 || interval > 60_000) throw new UsageError('--interval must be a whole number of milliseconds from 100 to 60000');
+  if (flags.subscription !== undefined) uuidFlag(flags.subscription, '--subscription');
   const api = keyApi(flags);
+  if (flags.event !== undefined) {
+    const catalog = unwrap(await api.GET('/events'));
+    if (!catalog.some((e) => e.eventName === flags.event)) {
+      throw new UsageError(`unknown event "${flags.event}"; the catalog has: ${catalog.map((e) => e.eventName).join(', ')}`);
+    }
+  }
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.once('SIGINT', onSignal);

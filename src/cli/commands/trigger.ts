@@ -25,11 +25,14 @@ function readPayload(file: string): unknown {
   } catch (err) {
     throw new UsageError(`cannot read --payload ${file}: ${(err as Error).message}`);
   }
+  let payload: unknown;
   try {
-    return JSON.parse(text);
+    payload = JSON.parse(text);
   } catch (err) {
     throw new UsageError(`--payload ${file} is not JSON: ${(err as Error).message}`);
   }
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) throw new UsageError(`--payload ${file} must hold a JSON object`);
+  return payload;
 }
 
 /** `herald trigger`: publishes an example (or given) event through the admin API. */
