@@ -20,19 +20,23 @@ export function defaultUrl(env: Env): string {
   return `http://${host}:${env.PORT || '8080'}`;
 }
 
-/** --url, else HERALD_URL, else http://$HOST:$PORT. */
-export function resolveUrl(flag: string | undefined, env: Env): string {
-  const url = (flag ?? env.HERALD_URL ?? defaultUrl(env)).replace(/\/+$/, '');
+/** A flag's value that must be an http:// or https:// URL (a usage error otherwise). */
+export function httpUrl(value: string, flag: string, example: string): string {
   let parsed: URL | undefined;
   try {
-    parsed = new URL(url);
+    parsed = new URL(value);
   } catch {
     parsed = undefined;
   }
   if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
-    throw new UsageError(`--url must be an http(s) URL like http://127.0.0.1:8080, got "${url}"`);
+    throw new UsageError(`${flag} must be an http(s) URL like ${example}, got "${value}"`);
   }
-  return url;
+  return value;
+}
+
+/** --url, else HERALD_URL, else http://$HOST:$PORT. */
+export function resolveUrl(flag: string | undefined, env: Env): string {
+  return httpUrl((flag ?? env.HERALD_URL ?? defaultUrl(env)).replace(/\/+$/, ''), '--url', 'http://127.0.0.1:8080');
 }
 
 /**

@@ -1,6 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { apiOf, resolveAdminTarget, resolveKeyTarget } from '../target.js';
-import type { HeraldApi } from '../api-client.js';
+import { unwrap, type HeraldApi } from '../api-client.js';
 import { UsageError } from '../usage-error.js';
 
 /** Options every admin command takes. */
@@ -77,4 +77,26 @@ export function uuidFlag(value: string | undefined, flag: string): string {
 /** A subcommand's --help, or a usage error for an unknown one. */
 export function isHelp(sub: string | undefined): boolean {
   return sub === undefined || sub === 'help' || sub === '--help' || sub === '-h';
+}
+
+/** The catalog's entry of an event (GET /events), or a usage error naming the events there are. */
+export async function catalogEvent(api: HeraldApi, eventName: string) {
+  const catalog = unwrap(await api.GET('/events'));
+  const entry = catalog.find((e) => e.eventName === eventName);
+  if (!entry) throw new UsageError(`unknown event "${eventName}"; the catalog has: ${catalog.map((e) => e.eventName).join(', ')}`);
+  return entry;
+}
+
+/** Runs a streaming command until Ctrl-C (SIGINT) or SIGTERM aborts its signal. */
+export async function untilInterrupted<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await run(stop.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }

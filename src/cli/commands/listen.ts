@@ -3,8 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { EventSourceParserStream } from 'eventsource-parser/stream';
 import { ApiError, ConnectionError, unwrap, type HeraldApi } from '../api-client.js';
 import { clock, colourOn, jsonLine, painter, paintStatus } from '../output.js';
-import { UsageError } from '../usage-error.js';
-import { KEY_HELP, KEY_OPTIONS, keyApi, listOf, parseFlags, requireFlag } from './common.js';
+import { httpUrl } from '../target.js';
+import { KEY_HELP, KEY_OPTIONS, keyApi, listOf, parseFlags, requireFlag, untilInterrupted } from './common.js';
 
 export const LISTEN_USAGE = `Usage: herald listen --forward-to URL [--events NAME,...] [options]
 
@@ -165,27 +165,16 @@ export async function runListener(opts: ListenOptions): Promise<void> {
 export async function listenCommand(args: string[]): Promise<void> {
   const flags = parseFlags(args, { ...KEY_OPTIONS, 'forward-to': { type: 'string' }, events: { type: 'string' } });
   if (flags.help) return console.log(LISTEN_USAGE);
-  const forwardTo = requireFlag(flags['forward-to'], '--forward-to');
-  let target: URL;
-  try {
-    target = new URL(forwardTo);
-  } catch {
-    throw new UsageError(`--forward-to must be a URL like http://localhost:3000/webhooks, got "${forwardTo}"`);
-  }
-  if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new UsageError('--forward-to must be an http:// or https:// URL');
+  const forwardTo = httpUrl(requireFlag(flags['forward-to'], '--forward-to'), '--forward-to', 'http://localhost:3000/webhooks');
   const eventNames = flags.events === undefined ? undefined : listOf(flags.events, '--events');
   const api = keyApi(flags);
-  const stop = new AbortController();
-  const onSignal = () => stop.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
   const paint = painter(colourOn());
-  try {
-    await runListener({
+  await untilInterrupted((signal) =>
+    runListener({
       api,
       forwardTo,
       eventNames,
-      signal: stop.signal,
+      signal,
       onReady(l) {
         if (flags.json) return jsonLine({ type: 'ready', listenerId: l.id, eventNames: l.eventNames, signingKey: l.signingKey, forwardTo });
         console.log(`${paint('green', 'Ready.')} Forwarding ${paint('bold', l.eventNames.length === 0 ? 'every event' : l.eventNames.join(', '))} to ${paint('cyan', forwardTo)}`);
@@ -204,11 +193,8 @@ export async function listenCommand(args: string[]): Promise<void> {
         if (flags.json) return jsonLine({ type: 'disconnected', reason });
         console.error(paint('yellow', `Disconnected (${reason}); reconnecting...`));
       },
-    });
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+    }),
+  );
   if (flags.json) jsonLine({ type: 'stopped' });
   else console.log('Stopped.');
 }

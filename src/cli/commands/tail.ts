@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { unwrap, type HeraldApi } from '../api-client.js';
 import { clock, colourOn, jsonLine, painter, paintStatus } from '../output.js';
 import { UsageError } from '../usage-error.js';
-import { KEY_HELP, KEY_OPTIONS, keyApi, parseFlags, uuidFlag } from './common.js';
+import { catalogEvent, KEY_HELP, KEY_OPTIONS, keyApi, parseFlags, untilInterrupted, uuidFlag } from './common.js';
 
 export const TAIL_USAGE = `Usage: herald tail [--subscription UUID] [--event NAME] [--failures] [options]
 
@@ -78,20 +78,11 @@ export async function tailCommand(args: string[]): Promise<void> {
   if (!Number.isInteger(interval) || interval < 100 || interval > 60_000) throw new UsageError('--interval must be a whole number of milliseconds from 100 to 60000');
   if (flags.subscription !== undefined) uuidFlag(flags.subscription, '--subscription');
   const api = keyApi(flags);
-  if (flags.event !== undefined) {
-    const catalog = unwrap(await api.GET('/events'));
-    if (!catalog.some((e) => e.eventName === flags.event)) {
-      throw new UsageError(`unknown event "${flags.event}"; the catalog has: ${catalog.map((e) => e.eventName).join(', ')}`);
-    }
-  }
-  const stop = new AbortController();
-  const onSignal = () => stop.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  if (flags.event !== undefined) await catalogEvent(api, flags.event);
   const paint = painter(colourOn());
   if (!flags.json) console.error(paint('dim', 'Following delivery attempts (Ctrl-C to stop)...'));
-  try {
-    await followAttempts(
+  await untilInterrupted((signal) =>
+    followAttempts(
       api,
       {
         ...(flags.subscription === undefined ? {} : { subscription: flags.subscription }),
@@ -99,16 +90,13 @@ export async function tailCommand(args: string[]): Promise<void> {
         ...(flags.failures ? { outcome: 'failure' as const } : {}),
       },
       interval,
-      stop.signal,
+      signal,
       (a) => {
         if (flags.json) return jsonLine(a);
         const result = a.outcome === 'success' ? paintStatus(paint, a.statusCode, String(a.statusCode)) : paintStatus(paint, a.statusCode, a.statusCode === null ? a.errorClass ?? 'failed' : `${a.statusCode} ${a.errorClass ?? ''}`.trim());
         const why = a.outcome === 'failure' && a.errorMessage ? `  ${paint('dim', a.errorMessage.slice(0, 120))}` : '';
         console.log(`${paint('dim', clock(new Date(a.started)))}  ${paint('bold', a.eventName)}  ${result}  ${a.latencyMs} ms  ${paint('dim', `sub ${a.subscriptionUuid}`)}${why}`);
       },
-    );
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+    ),
+  );
 }

@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { unwrap } from '../api-client.js';
+import { heraldApi, unwrap } from '../api-client.js';
 import { apiOf, resolveAdminTarget, resolveUrl } from '../target.js';
-import { heraldApi } from '../api-client.js';
 import { UsageError } from '../usage-error.js';
-import { parseFlags, printJson, TARGET_HELP, TARGET_OPTIONS } from './common.js';
+import { catalogEvent, parseFlags, printJson, TARGET_HELP, TARGET_OPTIONS } from './common.js';
 
 export const TRIGGER_USAGE = `Usage: herald trigger <EventName> [--payload FILE] [--org UUID] [options]
 
@@ -49,9 +48,7 @@ export async function triggerCommand(args: string[]): Promise<void> {
   const target = resolveAdminTarget(flags, process.env);
   const admin = apiOf(target);
 
-  const catalog = unwrap(await admin.GET('/events'));
-  const entry = catalog.find((e) => e.eventName === eventName);
-  if (!entry) throw new UsageError(`unknown event "${eventName}"; the catalog has: ${catalog.map((e) => e.eventName).join(', ')}`);
+  const entry = await catalogEvent(admin, eventName);
 
   let org = flags.org;
   if (org === undefined) {
