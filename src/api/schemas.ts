@@ -2,6 +2,11 @@ import { STATUS_CODES } from 'node:http';
 import { Type, type TSchema } from 'typebox';
 import { errorStatusesOf, errorTypesOf, type ErrorFamily } from './error-types.js';
 
+/** The path parameters of a route under /organizations/{organizationUuid}. */
+export const OrgParams = Type.Object({
+  organizationUuid: Type.String({ description: "The organization uuid, or `self` for the credential's organization." }),
+});
+
 /** The spec's error body, for every route's error responses in OpenAPI. */
 export const ErrorBodySchema = Type.Object(
   {

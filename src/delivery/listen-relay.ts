@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../clock.js';
+import { coalesced } from '../coalesce.js';
 import { LISTEN_ANSWER_CHANNEL, LISTEN_REQUEST_CHANNEL, LISTEN_SCHEME, LISTENER_STALE_MS } from '../domain/listeners.js';
 import type { Logger } from '../logger.js';
 import type { Db } from '../store/db.js';
@@ -26,30 +27,18 @@ export async function startListenRelay(deps: { db: Db; clock: Clock; log: Logger
   const inserted = new Set<string>();
 
   // On each wake-up, one read of every request still waiting (wake-ups are coalesced).
-  let checking = false;
-  let again = false;
-  async function check(): Promise<void> {
-    if (checking) {
-      again = true;
-      return;
-    }
-    checking = true;
+  const check = coalesced(async () => {
+    const ids = [...inserted];
+    if (ids.length === 0) return;
     try {
-      do {
-        again = false;
-        const ids = [...inserted];
-        if (ids.length === 0) break;
-        const rows = await readListenAnswers(db, ids);
-        const present = new Set(rows.map((r) => r.id));
-        for (const r of rows) if (r.answer) waiting.get(r.id)?.(r.answer);
-        for (const id of ids) if (!present.has(id)) waiting.get(id)?.('gone');
-      } while (again);
+      const rows = await readListenAnswers(db, ids);
+      const present = new Set(rows.map((r) => r.id));
+      for (const r of rows) if (r.answer) waiting.get(r.id)?.(r.answer);
+      for (const id of ids) if (!present.has(id)) waiting.get(id)?.('gone');
     } catch (err) {
       log.warn({ err }, 'reading the answers of herald listen failed; waiting requests time out unless a later wake-up reads them');
-    } finally {
-      checking = false;
     }
-  }
+  });
   const unlisten = await db.listen(LISTEN_ANSWER_CHANNEL, () => void check());
 
   async function send(url: string, body: string, headers: Record<string, string>): Promise<SendResult> {

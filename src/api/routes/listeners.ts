@@ -14,9 +14,10 @@ import {
   touchListeners,
   type ListenAnswer,
 } from '../../domain/listeners.js';
+import { coalesced } from '../../coalesce.js';
 import { conflict } from '../../errors.js';
 import { principalOf, requireCredential, resolveOrganizationUuid } from '../plugins/auth.js';
-import { errors } from '../schemas.js';
+import { errors, OrgParams } from '../schemas.js';
 
 // The stream says it is alive this often (a comment line), and marks its listeners seen.
 const PING_MS = 15_000;
@@ -25,9 +26,6 @@ const SWEEP_MS = 30_000;
 // Requests pushed per read of listen_requests.
 const PUSH_BATCH = 100;
 
-const OrgParams = Type.Object({
-  organizationUuid: Type.String({ description: "The organization uuid, or `self` for the credential's organization." }),
-});
 const ListenerParams = Type.Object({ ...OrgParams.properties, listenerId: Type.String({ format: 'uuid' }) });
 const AnswerParams = Type.Object({ ...ListenerParams.properties, requestId: Type.String({ format: 'uuid' }) });
 
@@ -94,34 +92,23 @@ export default async function listenerRoutes(app: FastifyInstance, opts: { ctx: 
   };
 
   /** Pushes every request waiting for the streams held here (woken by each commit of one). */
-  let pushing = false;
-  let again = false;
-  async function push(): Promise<void> {
-    if (pushing) {
-      again = true;
-      return;
-    }
-    pushing = true;
+  const push = coalesced(async () => {
+    if (streams.size === 0) return false;
     try {
-      do {
-        again = false;
-        if (streams.size === 0) break;
-        const rows = await takeRequests(ctx, [...streams.keys()], PUSH_BATCH);
-        const unsent: string[] = [];
-        for (const r of rows) {
-          const data = JSON.stringify({ id: r.id, headers: r.headers, body: r.body });
-          if (!write(streams.get(r.listener_id), `event: request\nid: ${r.id}\ndata: ${data}\n\n`)) unsent.push(r.id);
-        }
-        // Taken for a stream that closed meanwhile: the next stream of the listener gets them.
-        if (unsent.length > 0) await releaseRequests(ctx, unsent);
-        if (rows.length === PUSH_BATCH) again = true;
-      } while (again);
+      const rows = await takeRequests(ctx, [...streams.keys()], PUSH_BATCH);
+      const unsent: string[] = [];
+      for (const r of rows) {
+        const data = JSON.stringify({ id: r.id, headers: r.headers, body: r.body });
+        if (!write(streams.get(r.listener_id), `event: request\nid: ${r.id}\ndata: ${data}\n\n`)) unsent.push(r.id);
+      }
+      // Taken for a stream that closed meanwhile: the next stream of the listener gets them.
+      if (unsent.length > 0) await releaseRequests(ctx, unsent);
+      return rows.length === PUSH_BATCH; // a full batch: maybe more
     } catch (err) {
       ctx.log.warn({ err }, 'pushing requests to herald listen failed; the next wake-up tries again');
-    } finally {
-      pushing = false;
+      return false;
     }
-  }
+  });
   const unlisten = await ctx.db.listen(LISTEN_REQUEST_CHANNEL, () => void push());
 
   // Each stream says it is alive, and its listener is marked seen; a listener ended

@@ -13,7 +13,7 @@ import {
 } from '../../domain/subscriptions.js';
 import { HeraldError, badRequest, notFound } from '../../errors.js';
 import { principalOf, requireCredential, resolveOrganizationUuid } from '../plugins/auth.js';
-import { errors } from '../schemas.js';
+import { errors, OrgParams } from '../schemas.js';
 import messageRoutes from './messages.js';
 
 const SPEC_CREATE_EXAMPLE = {
@@ -70,9 +70,6 @@ const CreateBody = Type.Object(
 const UpdateBody = Type.Object(fields, {
   examples: [{ eventNames: ['ProductUpdated', 'CardPaymentInvalid'] }],
   description: 'Every field is optional. Fields may also be sent as query parameters.',
-});
-const OrgParams = Type.Object({
-  organizationUuid: Type.String({ description: 'The organization uuid, or `self` for the credential\'s organization.' }),
 });
 const SubParams = Type.Object({
   organizationUuid: OrgParams.properties.organizationUuid,
