@@ -11,6 +11,7 @@ import { startTestHerald, TEST_ADMIN_TOKEN, type TestHerald } from '../helpers/h
 import { asCredential, createCredential, type TestCredential } from '../helpers/identity.js';
 import { runHerald, type HeraldProcess } from '../helpers/process.js';
 import { startReceiver, type TestReceiver } from '../helpers/receiver.js';
+import { eventually } from '../helpers/wait.js';
 
 type Line = Record<string, unknown>;
 
@@ -30,17 +31,6 @@ async function lineFrom(p: HeraldProcess, match: (l: Line) => boolean, what: str
     if (found) return found;
     if (p.child.exitCode !== null) assert.fail(`exited (${p.child.exitCode}) before ${what}:\n${p.output()}`);
     if (Date.now() > deadline) assert.fail(`never printed ${what}:\n${p.output()}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-/** Waits for a condition checked through the API (the worker records asynchronously). */
-async function eventually<T>(check: () => Promise<T | undefined>, what: string): Promise<T> {
-  const deadline = Date.now() + 60_000; // a safety net for a stuck test, not a budget
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) assert.fail(`never: ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }

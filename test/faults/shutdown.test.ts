@@ -7,7 +7,10 @@ import { after, describe, it } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createPostgresDatabase } from '../helpers/db.js';
+import { connect } from 'node:net';
+import { createPostgresDatabase, testDatabases } from '../helpers/db.js';
+import { startTestHerald } from '../helpers/herald.js';
+import { captureLog } from '../helpers/log.js';
 import { freePort, runHerald, subscribeToPayments, waitForHttp, type HeraldProcess } from '../helpers/process.js';
 import { startReceiver } from '../helpers/receiver.js';
 
@@ -99,10 +102,6 @@ for (const backend of backends) {
 // waited for it until headersTimeout (60 s), far past the shutdown bound.
 describe('shutdown does not wait for an unused connection', () => {
   it('closes a connection that never sent a request, within the bound', async () => {
-    const { connect } = await import('node:net');
-    const { startTestHerald } = await import('../helpers/herald.js');
-    const { testDatabases } = await import('../helpers/db.js');
-    const { captureLog } = await import('../helpers/log.js');
     const logged = captureLog();
     const h = await startTestHerald(testDatabases().find((b) => b.name === 'pglite')!, { log: logged.log });
     const url = new URL(h.url);

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { testDatabases } from '../helpers/db.js';
-import { startTestHerald } from '../helpers/herald.js';
+import { startTestHerald, TEST_ADMIN_TOKEN } from '../helpers/herald.js';
 import { freePort, runHerald, subscribeToPayments, waitForHttp, type HeraldProcess } from '../helpers/process.js';
 import { startReceiver, type TestReceiver } from '../helpers/receiver.js';
 
@@ -113,7 +113,7 @@ describe('OpenTelemetry tracing', () => {
   it('is off by default: no traceparent header, no trace context stored', async () => {
     const h = await startTestHerald(testDatabases().find((b) => b.name === 'pglite')!, { roles: { api: true, worker: true } });
     try {
-      const org = await subscribeToPayments(h.url, (await import('../helpers/herald.js')).TEST_ADMIN_TOKEN, receiver.url);
+      const org = await subscribeToPayments(h.url, TEST_ADMIN_TOKEN, receiver.url);
       receiver.reset();
       const r = await h.admin(`/admin/organizations/${org}/events`, { method: 'POST', body: JSON.stringify({ eventName: 'PaymentCreated', payload: {} }) });
       assert.equal(r.status, 202);
