@@ -1,5 +1,5 @@
 // Compiles src/ to dist/ and copies the SQL migrations beside the compiled store; builds
-// the receiver SDK (packages/webhooks/dist).
+// the receiver SDK (packages/webhooks/dist) and the Console (console/ → dist/console/).
 import { execFileSync } from 'node:child_process';
 import { cpSync } from 'node:fs';
 
@@ -7,3 +7,6 @@ execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconf
 cpSync('src/store/migrations', 'dist/store/migrations', { recursive: true });
 // The receiver SDK, its own package (packages/webhooks): imports nothing from the server.
 execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'packages/webhooks/tsconfig.json'], { stdio: 'inherit' });
+
+// The Console (console/ → dist/console/).
+await import('./build-console.mjs');

@@ -246,6 +246,13 @@ const SETTINGS = {
     parse: integer(60, 86_400),
     description: 'Lifetime of OAuth access tokens issued by POST /token (the original: about 2 hours).',
   },
+  consoleSessionSeconds: {
+    env: 'HERALD_CONSOLE_SESSION_SECONDS',
+    default: 3600,
+    parse: integer(60, 43_200),
+    description:
+      'Lifetime of a Console sign-in (the HttpOnly session cookie and the access token or operator session it holds). Sign in again after it.',
+  },
   credentialCacheSeconds: {
     env: 'HERALD_CREDENTIAL_CACHE_SECONDS',
     default: 5,

@@ -1,3 +1,4 @@
+import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
@@ -11,6 +12,7 @@ import type { Logger } from '../logger.js';
 import type { Db } from '../store/db.js';
 import errorHandler, { clientErrorHandler, frameworkErrorHandler } from './plugins/error-handler.js';
 import inputRules, { jsonParseDepthError, jsonSizeError } from './plugins/input-rules.js';
+import consolePages from './plugins/console.js';
 import closeUnusedConnections from './plugins/close-unused-connections.js';
 import lingeringClose from './plugins/lingering-close.js';
 import requestLog, { requestIdOf } from './plugins/request-log.js';
@@ -19,8 +21,10 @@ import openapi from './plugins/openapi.js';
 import rateLimits from './plugins/rate-limit.js';
 import { requireAdminToken } from './plugins/admin-auth.js';
 import { requireCredential } from './plugins/auth.js';
+import consoleSessionRoutes from './routes/console-session.js';
 import adminApiKeyRoutes from './routes/admin/api-keys.js';
 import adminAppConnectionRoutes from './routes/admin/app-connections.js';
+import adminDeliveryRoutes from './routes/admin/delivery.js';
 import adminEventRoutes from './routes/admin/events.js';
 import adminOrganizationRoutes from './routes/admin/organizations.js';
 import listenerRoutes from './routes/listeners.js';
@@ -33,6 +37,7 @@ import paymentTerminalRoutes from './routes/payment-terminals.js';
 import productRoutes from './routes/products.js';
 import purchaseRoutes from './routes/purchases.js';
 import subscriptionRoutes from './routes/subscriptions.js';
+import subscriptionStatsRoutes from './routes/subscription-stats.js';
 import tokenRoutes from './routes/token.js';
 import undeliveredRoutes from './routes/undelivered.js';
 import userRoutes from './routes/users.js';
@@ -97,6 +102,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   for (const schema of ERROR_BODY_SCHEMAS) app.addSchema(schema);
   await app.register(errorHandler);
+  // Parsed before the rate limits, which count a Console session as its credential.
+  await app.register(cookie);
   // First of the root hooks: a request over its rate costs no credential lookup, no body.
   await app.register(rateLimits, { config: deps.config, clock: deps.clock });
   await app.register(lingeringClose);
@@ -112,12 +119,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { db: deps.db });
   await app.register(eventCatalogRoutes);
   await app.register(tokenRoutes, { ctx });
+  // The Console: its sign-in, and its pages (which call the routes below like any client).
+  await app.register(consoleSessionRoutes, { ctx });
+  await app.register(consolePages);
   await app.register(async (scoped) => {
     requireCredential(scoped, ctx);
     await scoped.register(userRoutes);
   });
   await app.register(subscriptionRoutes, { ctx, probe: deps.probeDestination });
   await app.register(listenerRoutes, { ctx });
+  await app.register(subscriptionStatsRoutes, { ctx });
   // Business APIs that emit the spec's events (each route plugin requires a credential).
   await app.register(productRoutes, { ctx });
   await app.register(inventoryRoutes, { ctx });
@@ -130,12 +141,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // Admin API: every route in this context requires the admin token.
   await app.register(async (admin) => {
-    requireAdminToken(admin, deps.config.adminToken);
+    requireAdminToken(admin, ctx);
     await admin.register(adminOrganizationRoutes, { ctx });
     await admin.register(adminEventRoutes, { ctx, validatePayload });
     await admin.register(messageRoutes, { ctx, admin: true });
     await admin.register(adminApiKeyRoutes, { ctx });
     await admin.register(adminAppConnectionRoutes, { ctx });
+    await admin.register(adminDeliveryRoutes, { ctx });
   });
 
   return app;

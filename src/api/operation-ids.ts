@@ -9,6 +9,9 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
   'GET /readyz': 'getReadiness',
   'GET /events': 'listEventTypes',
   'POST /token': 'createToken',
+  'POST /console/session': 'createConsoleSession',
+  'GET /console/session': 'getConsoleSession',
+  'DELETE /console/session': 'deleteConsoleSession',
   'GET /users/self': 'getCurrentUser',
   'GET /users/me': 'getCurrentUserMe',
   'GET /organizations/{organizationUuid}/subscriptions/{subscriptionUuid}/messages': 'listMessages',
@@ -71,10 +74,15 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
   'GET /admin/organizations/{organizationUuid}/app-connections': 'adminListAppConnections',
   'GET /admin/organizations/{organizationUuid}/app-connections/{connectionId}': 'adminGetAppConnection',
   'DELETE /admin/organizations/{organizationUuid}/app-connections/{connectionId}': 'adminDeleteAppConnection',
+  'GET /admin/delivery/backlog': 'adminGetDeliveryBacklog',
+  'GET /admin/delivery/throughput': 'adminGetDeliveryThroughput',
+  'GET /admin/destinations': 'adminListTroubledDestinations',
+  'GET /organizations/{organizationUuid}/subscription-stats': 'listSubscriptionStats',
+  'POST /organizations/{organizationUuid}/subscriptions/{subscriptionUuid}/test-event': 'sendTestEvent',
 };
 
 /** Routes that take no credential. */
-export const PUBLIC_OPERATIONS: ReadonlySet<string> = new Set(['getHealth', 'getReadiness', 'listEventTypes', 'createToken']);
+export const PUBLIC_OPERATIONS: ReadonlySet<string> = new Set(['getHealth', 'getReadiness', 'listEventTypes', 'createToken', 'createConsoleSession']);
 
 /** `GET /a/:b` (Fastify) as `GET /a/{b}` (OpenAPI), the table's key. */
 export function operationKey(method: string, url: string): string {

@@ -80,6 +80,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/console/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The Console session the cookie holds, with its CSRF token.
+         * @description Needs an access token or API key as `Authorization: Bearer` (docs/auth.md).
+         */
+        get: operations["getConsoleSession"];
+        put?: never;
+        /**
+         * Sign in to the Console with an API key or the admin token; sets the session cookie.
+         * @description No credential needed.
+         */
+        post: operations["createConsoleSession"];
+        /**
+         * Sign out: clears the session cookie (a valid session must send its CSRF token).
+         * @description Needs an access token or API key as `Authorization: Bearer` (docs/auth.md).
+         */
+        delete: operations["deleteConsoleSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/users/self": {
         parameters: {
             query?: never;
@@ -170,7 +198,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Every attempt to deliver one message: time, status code, latency, error class, response excerpt.
+         * Every attempt to deliver one message: time, status code, latency, error class, response excerpt, the request sent.
          * @description Needs an access token or API key as `Authorization: Bearer` (docs/auth.md). `{organizationUuid}` is the credential's organization, or `self`.
          */
         get: operations["listMessageAttempts"];
@@ -196,6 +224,28 @@ export interface paths {
          * @description Needs an access token or API key as `Authorization: Bearer` (docs/auth.md). `{organizationUuid}` is the credential's organization, or `self`.
          */
         post: operations["resendMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/organizations/{organizationUuid}/subscriptions/{subscriptionUuid}/test-event": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send one event's example payload (as GET /events shows it) to this subscription only, as a message like any other.
+         * @description Through the outbox: delivered, signed and retried like any message, and listed among its messages. `eventName`: one of the subscription's events (for a subscription to every event, any event the credential's scopes allow); default its first.
+         *
+         *     Needs an access token or API key as `Authorization: Bearer` (docs/auth.md). `{organizationUuid}` is the credential's organization, or `self`.
+         */
+        post: operations["sendTestEvent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -397,6 +447,28 @@ export interface paths {
          * @description Needs an access token or API key as `Authorization: Bearer` (docs/auth.md). `{organizationUuid}` is the credential's organization, or `self`.
          */
         delete: operations["deleteListener"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/organizations/{organizationUuid}/subscription-stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Each subscription's status and its messages and attempts over the last hour and day.
+         * @description Every live webhook subscription of the credential's mode whose events' scopes it holds (as GET .../subscriptions lists them), or the one `subscription` names (404 when it is none of them, 403 when a scope of its events is missing). Attempts are looked for among the messages of the day and of the retry schedule's span before it (docs/delivery.md).
+         *
+         *     Needs an access token or API key as `Authorization: Bearer` (docs/auth.md). `{organizationUuid}` is the credential's organization, or `self`.
+         */
+        get: operations["listSubscriptionStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -804,8 +876,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List organizations.
-         * @description Needs the admin token: `Authorization: Bearer <HERALD_ADMIN_TOKEN>` (docs/auth.md).
+         * List organizations, oldest first.
+         * @description Paging: at most `limit` (1,000 by default, so callers that do not page get every organization of a small installation); a full page means there may be more: ask again with the last organizationUuid as `after`. An `after` that names no organization is 400.
+         *
+         *     Needs the admin token: `Authorization: Bearer <HERALD_ADMIN_TOKEN>` (docs/auth.md).
          */
         get: operations["adminListOrganizations"];
         put?: never;
@@ -893,7 +967,9 @@ export interface paths {
         };
         /**
          * Mails to subscription contacts, newest first (sent or, without HERALD_SMTP_URL, only kept here).
-         * @description Needs the admin token: `Authorization: Bearer <HERALD_ADMIN_TOKEN>` (docs/auth.md).
+         * @description Paging: a full page means there may be more: ask again with the last mail's `id` as `before`.
+         *
+         *     Needs the admin token: `Authorization: Bearer <HERALD_ADMIN_TOKEN>` (docs/auth.md).
          */
         get: operations["adminListMails"];
         put?: never;
@@ -932,7 +1008,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Every attempt to deliver one message: time, status code, latency, error class, response excerpt.
+         * Every attempt to deliver one message: time, status code, latency, error class, response excerpt, the request sent.
          * @description Needs the admin token: `Authorization: Bearer <HERALD_ADMIN_TOKEN>` (docs/auth.md).
          */
         get: operations["adminListMessageAttempts"];
@@ -1075,6 +1151,72 @@ export interface paths {
          * @description Needs the admin token: `Authorization: Bearer <HERALD_ADMIN_TOKEN>` (docs/auth.md).
          */
         delete: operations["adminDeleteAppConnection"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/delivery/backlog": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The delivery backlog: pending, due, in flight, retrying, and how late the queue is.
+         * @description Counted from the database at the time of the request, for the whole fleet. A read costs at most 100,000 pending rows of each kind, whatever the backlog (see pendingCapped).
+         *
+         *     Needs the admin token: `Authorization: Bearer <HERALD_ADMIN_TOKEN>` (docs/auth.md).
+         */
+        get: operations["adminGetDeliveryBacklog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/delivery/throughput": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Delivery attempts over time: successes, failures and median latency per bucket.
+         * @description Attempts counted by the time they started. Buckets are aligned to multiples of their length since 1970-01-01T00:00Z (hourly buckets start on the hour). hours * 60 / bucketMinutes must be at most 1000, else 400 VALIDATION_ERROR. A read costs the attempts of the window, not of the whole log.
+         *
+         *     Needs the admin token: `Authorization: Bearer <HERALD_ADMIN_TOKEN>` (docs/auth.md).
+         */
+        get: operations["adminGetDeliveryThroughput"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/destinations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Destinations in trouble: throttled by the delivery engine (backing off, paused) or with FAILING subscriptions.
+         * @description In origin order. Pass `cursor` as `after` for the next page; null: no more. A page may hold fewer than `limit` destinations while cursor is not null (a read looks at no more than 5,000 origins).
+         *
+         *     Needs the admin token: `Authorization: Bearer <HERALD_ADMIN_TOKEN>` (docs/auth.md).
+         */
+        get: operations["adminListTroubledDestinations"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1595,15 +1737,17 @@ export interface components {
         Error403: components["schemas"]["ErrorBody"] & {
             /**
              * @description - `FORBIDDEN`: The path names another organization than the credential's.
+             *     - `CSRF_TOKEN_INVALID`: A change made with a Console session cookie, without the session's CSRF token in x-csrf-token.
              *     - `INSUFFICIENT_SCOPE`: The credential lacks a scope the route or the events need (developerMessage names them).
              * @enum {string}
              */
-            errorType: "FORBIDDEN" | "INSUFFICIENT_SCOPE";
+            errorType: "FORBIDDEN" | "CSRF_TOKEN_INVALID" | "INSUFFICIENT_SCOPE";
         };
         /** @description 404 Not Found: the spec's error body, its errorType one of these. */
         Error404: components["schemas"]["ErrorBody"] & {
             /**
-             * @description - `SUBSCRIPTION_NOT_FOUND`: No such subscription in the organization.
+             * @description - `CONSOLE_NOT_BUILT`: A Console page, and `npm run build` has not built the Console.
+             *     - `SUBSCRIPTION_NOT_FOUND`: No such subscription in the organization.
              *     - `MESSAGE_NOT_FOUND`: The subscription has no such message.
              *     - `PRODUCT_NOT_FOUND`: No such product in the organization.
              *     - `PRODUCT_NOT_TRACKED`: The product is not tracked.
@@ -1616,7 +1760,7 @@ export interface components {
              *     - `LISTEN_REQUEST_NOT_FOUND`: No such request waits for an answer (answered already, or given up).
              * @enum {string}
              */
-            errorType: "SUBSCRIPTION_NOT_FOUND" | "MESSAGE_NOT_FOUND" | "PRODUCT_NOT_FOUND" | "PRODUCT_NOT_TRACKED" | "LOCATION_NOT_FOUND" | "PURCHASE_NOT_FOUND" | "ORGANIZATION_NOT_FOUND" | "API_KEY_NOT_FOUND" | "APP_CONNECTION_NOT_FOUND" | "LISTENER_NOT_FOUND" | "LISTEN_REQUEST_NOT_FOUND";
+            errorType: "CONSOLE_NOT_BUILT" | "SUBSCRIPTION_NOT_FOUND" | "MESSAGE_NOT_FOUND" | "PRODUCT_NOT_FOUND" | "PRODUCT_NOT_TRACKED" | "LOCATION_NOT_FOUND" | "PURCHASE_NOT_FOUND" | "ORGANIZATION_NOT_FOUND" | "API_KEY_NOT_FOUND" | "APP_CONNECTION_NOT_FOUND" | "LISTENER_NOT_FOUND" | "LISTEN_REQUEST_NOT_FOUND";
         };
         /** @description 405 Method Not Allowed: the spec's error body, its errorType one of these. */
         Error405: components["schemas"]["ErrorBody"] & {
@@ -1752,15 +1896,17 @@ export interface components {
         /** @description 403 Forbidden on the Inventory API's paths: Betterez's error body, its code and errorType one of these. */
         BetterezError403: components["schemas"]["BetterezErrorBody"] & {
             /**
-             * @description - `INSUFFICIENT_SCOPE`: The credential lacks a scope the route or the events need (developerMessage names them).
+             * @description - `CSRF_TOKEN_INVALID`: A change made with a Console session cookie, without the session's CSRF token in x-csrf-token.
+             *     - `INSUFFICIENT_SCOPE`: The credential lacks a scope the route or the events need (developerMessage names them).
              * @enum {string}
              */
-            code: "INSUFFICIENT_SCOPE";
+            code: "CSRF_TOKEN_INVALID" | "INSUFFICIENT_SCOPE";
             /**
-             * @description - `INSUFFICIENT_SCOPE`: The credential lacks a scope the route or the events need (developerMessage names them).
+             * @description - `CSRF_TOKEN_INVALID`: A change made with a Console session cookie, without the session's CSRF token in x-csrf-token.
+             *     - `INSUFFICIENT_SCOPE`: The credential lacks a scope the route or the events need (developerMessage names them).
              * @enum {string}
              */
-            errorType: "INSUFFICIENT_SCOPE";
+            errorType: "CSRF_TOKEN_INVALID" | "INSUFFICIENT_SCOPE";
         };
         /** @description 404 Not Found on the Inventory API's paths: Betterez's error body, its code and errorType one of these. */
         BetterezError404: components["schemas"]["BetterezErrorBody"] & {
@@ -1869,6 +2015,23 @@ export interface components {
              * @enum {string}
              */
             errorType: "DATABASE_UNAVAILABLE";
+        };
+        ConsoleSession: {
+            /** @description organization: an API key's sign-in, with the key's organization, scopes and mode; admin: the operator's (the admin token). */
+            kind: "organization" | "admin";
+            organizationUuid: string | null;
+            organizationName: string | null;
+            /** @description The credential's scopes (empty for the operator). */
+            scopes: string[];
+            /** @description false: a test-mode key; null for the operator. */
+            livemode: boolean | null;
+            /**
+             * Format: date-time
+             * @description When the session ends (HERALD_CONSOLE_SESSION_SECONDS after sign-in).
+             */
+            expiresAt: string;
+            /** @description Send it as x-csrf-token with every change made with this session. */
+            csrfToken: string;
         };
         /**
          * @example {
@@ -3170,15 +3333,6 @@ export interface components {
                 "application/json": components["schemas"]["Error429"];
             };
         };
-        /** @description URI Too Long: A path parameter is over 100 characters. */
-        Error414: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["Error414"];
-            };
-        };
         /** @description Payload Too Large: The body is over 1 MiB (1,048,576 bytes). */
         Error413: {
             headers: {
@@ -3195,6 +3349,24 @@ export interface components {
             };
             content: {
                 "application/json": components["schemas"]["Error415"];
+            };
+        };
+        /** @description Unauthorized: No valid credential (missing, malformed, expired, revoked or unknown). */
+        Error401: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error401"];
+            };
+        };
+        /** @description URI Too Long: A path parameter is over 100 characters. */
+        Error414: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error414"];
             };
         };
         /** @description Payload Too Large: The body is over 1 MiB (1,048,576 bytes). */
@@ -3438,6 +3610,129 @@ export interface operations {
             503: components["responses"]["Error503"];
         };
     };
+    getConsoleSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsoleSession"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            /** @description 401 Unauthorized: the spec's error body, its errorType one of these. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            429: components["responses"]["Error429"];
+            431: components["responses"]["Error431"];
+            500: components["responses"]["Error500"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    createConsoleSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description One of the two. */
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description An organization's API key. */
+                    apiKey?: string;
+                    /** @description The admin token (HERALD_ADMIN_TOKEN). */
+                    adminToken?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsoleSession"];
+                };
+            };
+            /** @description 400 Bad Request: the spec's error body, its errorType one of these. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description 401 Unauthorized: the spec's error body, its errorType one of these. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            429: components["responses"]["Error429"];
+            431: components["responses"]["Error431"];
+            500: components["responses"]["Error500"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    deleteConsoleSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed out. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            /** @description 403 Forbidden: the spec's error body, its errorType one of these. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            429: components["responses"]["Error429"];
+            431: components["responses"]["Error431"];
+            500: components["responses"]["Error500"];
+            503: components["responses"]["Error503"];
+        };
+    };
     getCurrentUser: {
         parameters: {
             query?: never;
@@ -3612,8 +3907,14 @@ export interface operations {
             query?: {
                 /** @description undelivered: pending, failed and cancelled. Default: all. */
                 state?: "all" | "undelivered" | "pending" | "delivered" | "failed" | "cancelled";
+                /** @description Only messages of this event (exact name). */
+                eventName?: string;
+                /** @description Only messages created at or after this time. */
+                since?: string;
+                /** @description Only messages created before this time. */
+                until?: string;
                 limit?: number;
-                /** @description Paging: the `cursor` of the previous page. */
+                /** @description Paging: the `cursor` of the previous page (with the same filters). */
                 before?: number;
             };
             header?: never;
@@ -3749,6 +4050,18 @@ export interface operations {
                             errorMessage: string | null;
                             /** @description The first 4 KiB of the answer. */
                             responseExcerpt: string | null;
+                            request: {
+                                /** @enum {string} */
+                                method: "POST";
+                                /** @description The subscription's destination (as it is now: an update since changes it). */
+                                url: string;
+                                /** @description The headers Herald set, names as sent. Signatures masked (`v1,••••••••`: the scheme kept, the secret part replaced; one per header even where a key rotation's overlap sent two). Not listed: the HTTP client's own (Host, Content-Length, Connection) and a tracing `traceparent`. */
+                                headers: {
+                                    [key: string]: string;
+                                };
+                                /** @description The body, byte for byte as sent. */
+                                body: string;
+                            } | null;
                         }[];
                     };
                 };
@@ -3813,6 +4126,90 @@ export interface operations {
                 };
             };
             400: components["responses"]["Error400"];
+            /** @description 401 Unauthorized: the spec's error body, its errorType one of these. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description 403 Forbidden: the spec's error body, its errorType one of these. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description 404 Not Found: the spec's error body, its errorType one of these. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            /** @description 409 Conflict: the spec's error body, its errorType one of these. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error409"];
+                };
+            };
+            413: components["responses"]["Error413"];
+            414: components["responses"]["Error414"];
+            415: components["responses"]["Error415"];
+            429: components["responses"]["Error429"];
+            431: components["responses"]["Error431"];
+            500: components["responses"]["Error500"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    sendTestEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organizationUuid: string;
+                subscriptionUuid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    eventName?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        messageId: string;
+                        eventName: string;
+                    };
+                };
+            };
+            /** @description 400 Bad Request: the spec's error body, its errorType one of these. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
             /** @description 401 Unauthorized: the spec's error body, its errorType one of these. */
             401: {
                 headers: {
@@ -4652,6 +5049,110 @@ export interface operations {
             413: components["responses"]["Error413"];
             414: components["responses"]["Error414"];
             415: components["responses"]["Error415"];
+            429: components["responses"]["Error429"];
+            431: components["responses"]["Error431"];
+            500: components["responses"]["Error500"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    listSubscriptionStats: {
+        parameters: {
+            query?: {
+                /** @description Only this subscription. */
+                subscription?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The organization uuid, or `self` for the credential's organization. */
+                organizationUuid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        subscriptions: {
+                            subscriptionUuid: string;
+                            status: "ACTIVE" | "FAILING";
+                            /** @description When its current failing period began; null while ACTIVE. */
+                            failingSince: string | null;
+                            /** @description The last hour's traffic. */
+                            lastHour: {
+                                /** @description Messages created in the last hour. */
+                                messages: number;
+                                /** @description Of those, delivered by now. */
+                                delivered: number;
+                                /** @description Of those, failed by now (the retry schedule ran out, or the destination answered 410). */
+                                failed: number;
+                                /** @description Delivery attempts started in the last hour (retries of older messages too). */
+                                attempts: number;
+                                /** @description Of those, answered 2xx. */
+                                successfulAttempts: number;
+                                /** @description The last hour held more than 50000 messages: the counts are of the newest 50000. */
+                                capped: boolean;
+                            };
+                            /** @description The last 24 hours's traffic. */
+                            lastDay: {
+                                /** @description Messages created in the last 24 hours. */
+                                messages: number;
+                                /** @description Of those, delivered by now. */
+                                delivered: number;
+                                /** @description Of those, failed by now (the retry schedule ran out, or the destination answered 410). */
+                                failed: number;
+                                /** @description Delivery attempts started in the last 24 hours (retries of older messages too). */
+                                attempts: number;
+                                /** @description Of those, answered 2xx. */
+                                successfulAttempts: number;
+                                /** @description The last 24 hours held more than 50000 messages: the counts are of the newest 50000. */
+                                capped: boolean;
+                            };
+                        }[];
+                    };
+                };
+            };
+            /** @description 400 Bad Request: the spec's error body, its errorType one of these. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description 401 Unauthorized: the spec's error body, its errorType one of these. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            /** @description 403 Forbidden: the spec's error body, its errorType one of these. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error403"];
+                };
+            };
+            /** @description 404 Not Found: the spec's error body, its errorType one of these. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error404"];
+                };
+            };
+            414: components["responses"]["Error414"];
             429: components["responses"]["Error429"];
             431: components["responses"]["Error431"];
             500: components["responses"]["Error500"];
@@ -8088,7 +8589,11 @@ export interface operations {
     };
     adminListOrganizations: {
         parameters: {
-            query?: never;
+            query?: {
+                limit?: number;
+                /** @description The organizationUuid of the last organization of the previous page. */
+                after?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -8104,7 +8609,15 @@ export interface operations {
                     "application/json": components["schemas"]["Organization"][];
                 };
             };
-            400: components["responses"]["Error400"];
+            /** @description 400 Bad Request: the spec's error body, its errorType one of these. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
             /** @description 401 Unauthorized: the spec's error body, its errorType one of these. */
             401: {
                 headers: {
@@ -8373,6 +8886,8 @@ export interface operations {
             query?: {
                 organizationUuid?: string;
                 limit?: number;
+                /** @description Only mails older than this one: the `id` of the last mail of the previous page. */
+                before?: number;
             };
             header?: never;
             path?: never;
@@ -8429,8 +8944,14 @@ export interface operations {
             query?: {
                 /** @description undelivered: pending, failed and cancelled. Default: all. */
                 state?: "all" | "undelivered" | "pending" | "delivered" | "failed" | "cancelled";
+                /** @description Only messages of this event (exact name). */
+                eventName?: string;
+                /** @description Only messages created at or after this time. */
+                since?: string;
+                /** @description Only messages created before this time. */
+                until?: string;
                 limit?: number;
-                /** @description Paging: the `cursor` of the previous page. */
+                /** @description Paging: the `cursor` of the previous page (with the same filters). */
                 before?: number;
             };
             header?: never;
@@ -8566,6 +9087,18 @@ export interface operations {
                             errorMessage: string | null;
                             /** @description The first 4 KiB of the answer. */
                             responseExcerpt: string | null;
+                            request: {
+                                /** @enum {string} */
+                                method: "POST";
+                                /** @description The subscription's destination (as it is now: an update since changes it). */
+                                url: string;
+                                /** @description The headers Herald set, names as sent. Signatures masked (`v1,••••••••`: the scheme kept, the secret part replaced; one per header even where a key rotation's overlap sent two). Not listed: the HTTP client's own (Host, Content-Length, Connection) and a tracing `traceparent`. */
+                                headers: {
+                                    [key: string]: string;
+                                };
+                                /** @description The body, byte for byte as sent. */
+                                body: string;
+                            } | null;
                         }[];
                     };
                 };
@@ -9154,6 +9687,199 @@ export interface operations {
             413: components["responses"]["Error413"];
             414: components["responses"]["Error414"];
             415: components["responses"]["Error415"];
+            429: components["responses"]["Error429"];
+            431: components["responses"]["Error431"];
+            500: components["responses"]["Error500"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    adminGetDeliveryBacklog: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Deliveries pending: waiting to be sent, in flight, or waiting for a retry. */
+                        pending: number;
+                        /** @description The counts stay cheap on any backlog: at most 100,000 pending deliveries of each kind (of unordered subscriptions, in claim order; of ordered ones, by subscription) are read. true: more are pending, and pending, due, retrying and oldestPendingCreated cover only those read (lower bounds; oldestDueAt of unordered deliveries stays exact). */
+                        pendingCapped: boolean;
+                        /** @description Pending deliveries a claim could take now: their time has come and no worker holds them (one whose lease ran out is due again). Of an ordered subscription only its first pending delivery can be due; the others wait for it. */
+                        due: number;
+                        /** @description Deliveries a worker holds now (its lease running), across the fleet. */
+                        inFlight: number;
+                        /** @description Pending deliveries with at least one attempt behind them, not in flight. */
+                        retrying: number;
+                        /** @description When the longest-waiting due delivery became due; null: none is due. */
+                        oldestDueAt: string | null;
+                        /** @description How late the queue is: now minus oldestDueAt. It stays near 0 while the workers keep up. */
+                        oldestDueAgeSeconds: number | null;
+                        /** @description When the oldest pending delivery was created (its event accepted). */
+                        oldestPendingCreated: string | null;
+                        /** @description Mails to subscription contacts not sent yet (waiting, or given up after 5 tries), counted up to 100,000. */
+                        unsentMails: number;
+                    };
+                };
+            };
+            400: components["responses"]["Error400"];
+            /** @description 401 Unauthorized: the spec's error body, its errorType one of these. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            429: components["responses"]["Error429"];
+            431: components["responses"]["Error431"];
+            500: components["responses"]["Error500"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    adminGetDeliveryThroughput: {
+        parameters: {
+            query?: {
+                /** @description How far back. */
+                hours?: number;
+                bucketMinutes?: number;
+                /** @description Only attempts to this organization's subscriptions. */
+                organizationUuid?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        bucketSeconds: number;
+                        /**
+                         * Format: date-time
+                         * @description The start of the first bucket: the bucket holding now minus `hours`.
+                         */
+                        from: string;
+                        /**
+                         * Format: date-time
+                         * @description Now: attempts up to it are counted; the last bucket holds it and is still filling.
+                         */
+                        to: string;
+                        /** @description Every bucket from `from` to the one holding `to`, oldest first, empty ones included (zeros): hours * 60 / bucketMinutes + 1 when bucketMinutes divides the hours. */
+                        buckets: {
+                            /** Format: date-time */
+                            start: string;
+                            /** @description Attempts that started in the bucket and were delivered (2xx). */
+                            successes: number;
+                            /** @description Attempts that started in the bucket and failed (retried or given up). */
+                            failures: number;
+                            /** @description The median latency of the bucket's attempts; absent when it has none. */
+                            p50LatencyMs?: number;
+                        }[];
+                    };
+                };
+            };
+            /** @description 400 Bad Request: the spec's error body, its errorType one of these. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description 401 Unauthorized: the spec's error body, its errorType one of these. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
+            429: components["responses"]["Error429"];
+            431: components["responses"]["Error431"];
+            500: components["responses"]["Error500"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    adminListTroubledDestinations: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description Paging: the `cursor` of the previous page (an origin). */
+                after?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        destinations: {
+                            /** @description The destination origin (scheme, host, port) the limit counts by. */
+                            origin: string;
+                            /** @description As in the attempt log: growing (answering 2xx fast, the limit doubles); steady; backing-off (halved after 429/502/503/504, timeouts or refused connections); paused (by a Retry-After). */
+                            state: "growing" | "steady" | "backing-off" | "paused";
+                            /** @description Requests all workers together may have in flight to the origin (learned, up to the ceiling). */
+                            concurrencyLimit: number;
+                            /** @description HERALD_PER_DESTINATION_CONCURRENCY. */
+                            ceiling: number;
+                            /** @description Requests in flight to the origin now, across all workers. */
+                            inFlight: number;
+                            pausedUntil: string | null;
+                            /** @description Live subscriptions to the origin whose status is FAILING. */
+                            failingSubscriptions: number;
+                            /** @description Deliveries to the origin pending (counted among at most 100,000 pending deliveries of each kind). */
+                            pending: number;
+                            /** @description When the longest-failing of those subscriptions began failing. */
+                            oldestFailingSince: string | null;
+                        }[];
+                        cursor: string | null;
+                        /** @description More than 100,000 deliveries of a kind are pending: each pending count is a lower bound. */
+                        pendingCapped: boolean;
+                    };
+                };
+            };
+            /** @description 400 Bad Request: the spec's error body, its errorType one of these. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error400"];
+                };
+            };
+            /** @description 401 Unauthorized: the spec's error body, its errorType one of these. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error401"];
+                };
+            };
             429: components["responses"]["Error429"];
             431: components["responses"]["Error431"];
             500: components["responses"]["Error500"];

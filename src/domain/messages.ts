@@ -1,5 +1,9 @@
 import { badRequest, conflict, forbidden, notFound } from '../errors.js';
+import { tracePublish } from '../tracing.js';
+import { firstIdFrom } from '../store/sql/first-id-from.js';
+import { insertEventForSubscription } from '../store/sql/insert-event-for-subscription.js';
 import {
+  findDeliveryRequest,
   findMessage,
   findSubscriptionForLog,
   listAttempts,
@@ -8,15 +12,18 @@ import {
   resendDeliveries,
   undeliveredStates,
   type AttemptRow,
+  type DeliveryRequestRow,
   type MessageRow,
 } from '../store/messages.js';
 import { findUndelivered, listUndelivered, liveSubscriptionsOf, type UndeliveredRow } from '../store/undelivered.js';
 import { destinationStatus } from '../store/sql/destination-limits.js';
 import { destinationState, INITIAL_DESTINATION_LIMIT, type DestinationState } from './destination-capacity.js';
 import { toBzDate, type BzDate } from './formats.js';
-import { missingScopes } from './catalog.js';
+import { EVENT_TYPES, eventType, missingScopes } from './catalog.js';
 import type { DomainContext } from './context.js';
-import { isUuid } from './ids.js';
+import { deliveryRequest, MASKED_SIGNER } from './delivery-request.js';
+import { eventExample } from './event-examples.js';
+import { inventoryEventId, isUuid, pusherMessageId } from './ids.js';
 import { WAKE_CHANNEL } from './outbox.js';
 import type { Principal } from './principal.js';
 
@@ -68,6 +75,46 @@ const toAttempt = (r: AttemptRow): Attempt => ({
   responseExcerpt: r.response_excerpt,
 });
 
+/**
+ * The request of an attempt, as the worker sent it: rebuilt from the event as stored, the
+ * attempt's id and its start (the `now` the worker signed with), by the code that built
+ * it (domain/delivery-request.ts), with the signatures masked. What can differ from the
+ * bytes sent: `url` is the subscription's destination now (an update since changes it);
+ * during a key rotation's overlap a signature header carried one signature per key, the
+ * mask shows one; a `traceparent` header, added when tracing is on, is not shown; and
+ * the HTTP client's own headers (Host, Content-Length, Connection) are not listed.
+ */
+export interface AttemptRequest {
+  method: 'POST';
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface LoggedAttempt extends Attempt {
+  /** Null when nothing was built (its signing key did not open: errorMessage says so). */
+  request: AttemptRequest | null;
+}
+
+// What the worker records when a signing key does not open and nothing is sent
+// (delivery/worker.ts): such an attempt has no request to show.
+const NOT_SENT = 'not sent: ';
+
+function requestOf(r: AttemptRow, d: DeliveryRequestRow): AttemptRequest | null {
+  if (r.error_class === 'other' && r.error_message?.startsWith(NOT_SENT)) return null;
+  const facts = {
+    organizationUuid: d.organization_uuid,
+    eventName: d.event_name,
+    messageId: d.message_id,
+    payload: d.payload,
+    livemode: d.livemode,
+    createdAt: d.created_at,
+    destination: d.destination,
+  };
+  const req = deliveryRequest(facts, r.started_at, MASKED_SIGNER, r.attempt_id);
+  return { method: 'POST', url: req.url, headers: req.headers, body: req.body };
+}
+
 /** The subscription's destination origin as the delivery engine sees it now (issue 12). */
 export interface DestinationCapacity {
   origin: string;
@@ -111,15 +158,44 @@ async function subscriptionOf(ctx: DomainContext, s: LogScope) {
 
 export type MessageFilter = 'all' | 'undelivered' | MessageRow['state'];
 
+/**
+ * How far from a time the id bound of a message filter is taken (store/sql/first-id-from.ts):
+ * more than the moment between reading the clock for an event and inserting it.
+ */
+const DELIVERY_ID_SLACK_MS = 5 * 60_000;
+
+/** What a page of messages is narrowed to, beside its state. */
+export interface MessageQuery {
+  filter: MessageFilter;
+  /** Exactly this event. */
+  eventName?: string;
+  /** Created at or after. */
+  since?: Date;
+  /** Created before. */
+  until?: Date;
+  limit: number;
+  before?: number;
+}
+
 /** A page of a subscription's messages, newest first; `cursor` fetches the next page. */
 export async function messagesOf(
   ctx: DomainContext,
   s: LogScope,
-  opts: { filter: MessageFilter; limit: number; before?: number },
+  opts: MessageQuery,
 ): Promise<{ messages: Message[]; cursor: number | null; destination: DestinationCapacity }> {
   const sub = await subscriptionOf(ctx, s);
   const states = opts.filter === 'all' ? null : opts.filter === 'undelivered' ? undeliveredStates() : [opts.filter];
-  const rows = await listMessages(ctx.db, sub.id, { states, limit: opts.limit + 1, beforeId: opts.before ?? null });
+  const at = (d: Date, ms: number) => new Date(d.getTime() + ms);
+  const rows = await listMessages(ctx.db, sub.id, {
+    states,
+    eventName: opts.eventName ?? null,
+    since: opts.since ?? null,
+    until: opts.until ?? null,
+    minId: opts.since ? await firstIdFrom(ctx.db, 'deliveries', at(opts.since, -DELIVERY_ID_SLACK_MS)) : null,
+    maxIdExclusive: opts.until ? await firstIdFrom(ctx.db, 'deliveries', at(opts.until, DELIVERY_ID_SLACK_MS)) : null,
+    limit: opts.limit + 1,
+    beforeId: opts.before ?? null,
+  });
   const page = rows.slice(0, opts.limit);
   return {
     messages: page.map(toMessage),
@@ -149,11 +225,68 @@ async function capacityOf(ctx: DomainContext, origin: string): Promise<Destinati
   };
 }
 
-export async function attemptsOf(ctx: DomainContext, s: LogScope, messageId: string): Promise<{ message: Message; attempts: Attempt[] }> {
+/** A message and every attempt to deliver it, each with the request it sent (signatures masked). */
+export async function attemptsOf(
+  ctx: DomainContext,
+  s: LogScope,
+  messageId: string,
+): Promise<{ message: Message; attempts: LoggedAttempt[] }> {
   const sub = await subscriptionOf(ctx, s);
   const m = await findMessage(ctx.db, sub.id, messageId);
   if (!m) throw notFound('MESSAGE_NOT_FOUND', `subscription ${s.subscriptionUuid} has no message ${messageId}`);
-  return { message: toMessage(m), attempts: (await listAttempts(ctx.db, m.delivery_id)).map(toAttempt) };
+  const rows = await listAttempts(ctx.db, m.delivery_id);
+  const facts = rows.length > 0 ? await findDeliveryRequest(ctx.db, m.delivery_id) : undefined;
+  return {
+    message: toMessage(m),
+    attempts: rows.map((r) => ({ ...toAttempt(r), request: facts ? requestOf(r, facts) : null })),
+  };
+}
+
+/**
+ * Sends one event of the catalog, with its example payload (GET /events), to this
+ * subscription only, through the outbox: delivered, signed, retried and listed like any
+ * message. `eventName`: one of the subscription's events (for a subscription to every
+ * event, any event of the catalog the credential's scopes allow); default its first.
+ * 400 VALIDATION_ERROR for another; 409 when the subscription is deleted.
+ */
+export async function sendTestEvent(
+  ctx: DomainContext,
+  s: LogScope,
+  eventName: string | undefined,
+): Promise<{ messageId: string; eventName: string }> {
+  const sub = await subscriptionOf(ctx, s);
+  if (sub.deleted_at) throw conflict('SUBSCRIPTION_DELETED', 'the subscription was deleted; it receives no test event');
+  const allowed =
+    sub.event_names.length > 0
+      ? sub.event_names
+      : EVENT_TYPES.filter((e) => !s.principal || missingScopes(s.principal.scopes, [e.name]).length === 0).map((e) => e.name);
+  const name = eventName ?? allowed[0];
+  if (name === undefined || !allowed.includes(name) || !eventType(name)) {
+    const v = {
+      propertyName: 'eventName',
+      developerMessage:
+        sub.event_names.length > 0 ? `must be one of the subscription's events: ${allowed.join(', ')}` : 'must be an event of the catalog (GET /events)',
+    };
+    throw badRequest('VALIDATION_ERROR', `eventName ${v.developerMessage}`, [v]);
+  }
+  const now = ctx.clock.now();
+  // The message id rule of the outbox (outbox.ts recordEvent), for a message no producer names.
+  const messageId = eventType(name)!.envelope === 'inventory' ? inventoryEventId(now) : pusherMessageId();
+  const made = await ctx.db.transaction(async (tx) => {
+    const n = await insertEventForSubscription(tx, {
+      subscriptionId: sub.id,
+      eventName: name,
+      messageId,
+      payload: eventExample(name),
+      createdAt: now,
+      traceContext: tracePublish({ eventName: name, organizationUuid: s.organizationUuid, messageId }),
+    });
+    if (n > 0) tx.notifyOnCommit(WAKE_CHANNEL);
+    return n;
+  });
+  // Deleted between the read above and the insert.
+  if (made === 0) throw conflict('SUBSCRIPTION_DELETED', 'the subscription was deleted; it receives no test event');
+  return { messageId, eventName: name };
 }
 
 /** Resends one message (any state but in flight), or every undelivered one when messageId is null. */

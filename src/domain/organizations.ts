@@ -1,4 +1,4 @@
-import { notFound } from '../errors.js';
+import { badRequest, notFound } from '../errors.js';
 import { findOrganization, insertOrganization, listOrganizations, type OrganizationRow } from '../store/organizations.js';
 import type { Queryable } from '../store/db.js';
 import type { DomainContext } from './context.js';
@@ -47,6 +47,16 @@ export async function getOrganization(q: Queryable, uuid: string): Promise<Organ
   return toOrganization(row);
 }
 
-export async function allOrganizations(q: Queryable): Promise<Organization[]> {
-  return (await listOrganizations(q)).map(toOrganization);
+/**
+ * A page of organizations in creation order: at most `limit`, after the organization
+ * `after` (the last of the previous page). An `after` that names no organization is 400:
+ * an empty answer would read as "no more".
+ */
+export async function listOrganizationsPage(q: Queryable, o: { limit: number; after?: string }): Promise<Organization[]> {
+  if (o.after !== undefined && !(isUuid(o.after) && (await findOrganization(q, o.after)))) {
+    throw badRequest('VALIDATION_ERROR', `after: no organization ${o.after}`, [
+      { propertyName: 'after', developerMessage: 'must be the organizationUuid of an organization (the last of the previous page)' },
+    ]);
+  }
+  return (await listOrganizations(q, { limit: o.limit, after: o.after ?? null })).map(toOrganization);
 }

@@ -43,10 +43,13 @@ export async function markMailFailed(q: Queryable, id: number, error: string, re
   await q.query('update mails set last_error = $2, next_attempt_at = $3 where id = $1', [id, storableText(error).slice(0, 1000), retryAt]);
 }
 
-export async function listMails(q: Queryable, opts: { organizationUuid?: string; limit: number }): Promise<MailRow[]> {
+/** Mails newest first, at most `limit`, older than the mail `beforeId` (paging), by the primary key. */
+export async function listMails(q: Queryable, opts: { organizationUuid?: string; limit: number; beforeId?: number }): Promise<MailRow[]> {
   const r = await q.query<MailRow>(
-    `select * from mails where ($1::uuid is null or organization_uuid = $1) order by id desc limit $2`,
-    [opts.organizationUuid ?? null, opts.limit],
+    `select * from mails
+      where ($1::uuid is null or organization_uuid = $1) and ($3::bigint is null or id < $3)
+      order by id desc limit $2`,
+    [opts.organizationUuid ?? null, opts.limit, opts.beforeId ?? null],
   );
   return r.rows;
 }

@@ -44,11 +44,36 @@ export async function findSubscriptionForLog(
 
 const UNDELIVERED = ['pending', 'failed', 'cancelled'];
 
-/** Newest first; `states` filters; `beforeId` pages. */
+/** What a page of a subscription's messages is narrowed to; a field absent or null: no narrowing. */
+export interface MessageListFilter {
+  states: string[] | null;
+  eventName?: string | null;
+  /** created_at >= since */
+  since?: Date | null;
+  /** created_at < until */
+  until?: Date | null;
+  /**
+   * An id range the times above lie within (store/sql/first-id-from.ts), so that the
+   * scan of deliveries_subscription starts at `until` and stops at `since` instead of
+   * reading the subscription's whole history for a narrow window.
+   */
+  minId?: number | null;
+  maxIdExclusive?: number | null;
+}
+
+/**
+ * Newest first; the filter narrows, `beforeId` pages. Read through deliveries_subscription
+ * (subscription_id, id) backwards: a page reads its rows and those the filter skips
+ * between them, within the id range of since/until when given. The id bounds are row
+ * comparisons, an index condition of deliveries_subscription only: as `d.id < $4` the
+ * planner took the primary key's range (ids follow the heap) and filtered it by
+ * subscription, reading every subscription's rows (PostgreSQL, 20 subscriptions, 2M
+ * deliveries: a two-day `since` 30 ms that way, 17 ms this way; no bound at all 245 ms).
+ */
 export async function listMessages(
   q: Queryable,
   subscriptionId: number,
-  opts: { states: string[] | null; limit: number; beforeId: number | null },
+  opts: MessageListFilter & { limit: number; beforeId: number | null },
 ): Promise<MessageRow[]> {
   const r = await q.query<MessageRow>(
     `select d.id as delivery_id, e.message_id, e.event_name, d.state, d.attempts, d.created_at, d.next_attempt_at,
@@ -56,12 +81,52 @@ export async function listMessages(
        from deliveries d join events e on e.id = d.event_id
       where d.subscription_id = $1
         and ($2::text[] is null or d.state = any ($2::text[]))
-        and ($4::bigint is null or d.id < $4)
-      order by d.id desc
+        and ($4::bigint is null or (d.subscription_id, d.id) < ($1, $4::bigint))
+        and ($5::text is null or e.event_name = $5)
+        and ($6::timestamptz is null or d.created_at >= $6)
+        and ($7::timestamptz is null or d.created_at < $7)
+        and ($8::bigint is null or (d.subscription_id, d.id) >= ($1, $8::bigint))
+        and ($9::bigint is null or (d.subscription_id, d.id) < ($1, $9::bigint))
+      order by d.subscription_id desc, d.id desc
       limit $3`,
-    [subscriptionId, opts.states, opts.limit, opts.beforeId],
+    [
+      subscriptionId,
+      opts.states,
+      opts.limit,
+      opts.beforeId,
+      opts.eventName ?? null,
+      opts.since ?? null,
+      opts.until ?? null,
+      opts.minId ?? null,
+      opts.maxIdExclusive ?? null,
+    ],
   );
   return r.rows;
+}
+
+/** What the request of a delivery's attempts was made of: its event as stored, and the destination. */
+export interface DeliveryRequestRow {
+  organization_uuid: string;
+  event_name: string;
+  message_id: string;
+  /** The payload JSON text as stored (json keeps the producer's bytes), as the claim reads it. */
+  payload: string;
+  livemode: boolean;
+  created_at: Date;
+  destination: string;
+}
+
+/** The same columns the claim (herald_claim) hands the worker for this delivery. */
+export async function findDeliveryRequest(q: Queryable, deliveryId: number): Promise<DeliveryRequestRow | undefined> {
+  const r = await q.query<DeliveryRequestRow>(
+    `select e.organization_uuid, e.event_name, e.message_id, e.payload::text as payload, e.livemode, e.created_at, s.destination
+       from deliveries d
+       join events e on e.id = d.event_id
+       join subscriptions s on s.id = d.subscription_id
+      where d.id = $1`,
+    [deliveryId],
+  );
+  return r.rows[0];
 }
 
 export const undeliveredStates = () => [...UNDELIVERED];

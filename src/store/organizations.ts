@@ -22,6 +22,20 @@ export async function findOrganization(q: Queryable, uuid: string): Promise<Orga
   return r.rows[0];
 }
 
-export async function listOrganizations(q: Queryable): Promise<OrganizationRow[]> {
-  return (await q.query<OrganizationRow>('select * from organizations order by created_at, uuid')).rows;
+/**
+ * Organizations in creation order, then by uuid (a total order: a page boundary between
+ * two created in the same millisecond skips neither), at most `limit`, after the
+ * organization `after` (its uuid; it must exist).
+ * No index on created_at: organizations are few, and the list sorts them all.
+ */
+export async function listOrganizations(q: Queryable, o: { limit: number; after: string | null }): Promise<OrganizationRow[]> {
+  const r = await q.query<OrganizationRow>(
+    `select o.* from organizations o
+      where $2::uuid is null
+         or (o.created_at, o.uuid) > (select a.created_at, a.uuid from organizations a where a.uuid = $2::uuid)
+      order by o.created_at, o.uuid
+      limit $1`,
+    [o.limit, o.after],
+  );
+  return r.rows;
 }

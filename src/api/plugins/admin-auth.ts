@@ -1,22 +1,31 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import type { DomainContext } from '../../domain/context.js';
 import { unauthorized } from '../../errors.js';
 import { bearerToken } from './bearer.js';
+import { consoleSessionOf } from './console-cookie.js';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
 /**
  * Guards every route registered in this encapsulated context with the admin token
- * (`Authorization: Bearer <token>`), compared in constant time.
+ * (`Authorization: Bearer <token>`, compared in constant time), or, without that header,
+ * an operator's Console session cookie (whose changes need its CSRF token).
  */
-export function requireAdminToken(app: FastifyInstance, adminToken: string | undefined): void {
+export function requireAdminToken(app: FastifyInstance, ctx: DomainContext): void {
+  const adminToken = ctx.config.adminToken;
   const expected = adminToken === undefined ? undefined : digest(adminToken);
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', async (req, reply) => {
     if (!expected) {
       throw unauthorized('ADMIN_API_DISABLED', 'the admin API is disabled: set HERALD_ADMIN_TOKEN to enable it');
     }
     const header = req.headers.authorization;
-    if (!header) throw unauthorized('UNAUTHORIZED', 'missing Authorization header: send "Bearer <admin token>"');
+    if (!header) {
+      const session = await consoleSessionOf(ctx, req, reply);
+      if (session?.kind === 'admin') return;
+      if (session) throw unauthorized('UNAUTHORIZED', "the Console session is an organization member's: the admin API needs the operator's sign-in");
+      throw unauthorized('UNAUTHORIZED', 'missing Authorization header: send "Bearer <admin token>"');
+    }
     const token = bearerToken(header);
     if (token === undefined) throw unauthorized('UNAUTHORIZED', 'malformed Authorization header: expected "Bearer <admin token>"');
     if (!timingSafeEqual(digest(token), expected)) throw unauthorized('UNAUTHORIZED', 'invalid admin token');

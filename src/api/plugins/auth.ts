@@ -5,6 +5,7 @@ import type { Principal } from '../../domain/principal.js';
 import type { Scope } from '../../domain/scopes.js';
 import { forbidden, HeraldError, unauthorized } from '../../errors.js';
 import { bearerToken } from './bearer.js';
+import { consoleSessionOf } from './console-cookie.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -41,9 +42,10 @@ async function authenticateOrExplain(ctx: DomainContext, reply: FastifyReply, to
 
 /**
  * Requires a credential (`Authorization: Bearer <access token or API key>`, or with
- * `apiKeyHeader` an `x-api-key` header) on every route registered in this encapsulated
- * context; sets req.principal. 401 otherwise, with a developerMessage that says why
- * (missing, malformed, expired, bad signature, revoked, unknown).
+ * `apiKeyHeader` an `x-api-key` header, or, with neither, an organization's Console
+ * session cookie, whose changes need its CSRF token) on every route registered in this
+ * encapsulated context; sets req.principal. 401 otherwise, with a developerMessage that
+ * says why (missing, malformed, expired, bad signature, revoked, unknown).
  */
 export function requireCredential(app: FastifyInstance, ctx: DomainContext, opts: CredentialOptions = {}): void {
   app.addHook('onRequest', async (req, reply) => {
@@ -51,6 +53,15 @@ export function requireCredential(app: FastifyInstance, ctx: DomainContext, opts
     const xApiKey = opts.apiKeyHeader ? req.headers['x-api-key'] : undefined;
     if (Array.isArray(xApiKey)) throw unauthorized('UNAUTHORIZED', 'send one x-api-key header, not several');
     if (!header && !xApiKey) {
+      const session = await consoleSessionOf(ctx, req, reply);
+      if (session?.kind === 'admin') {
+        throw unauthorized('UNAUTHORIZED', "the Console session is an operator's: organization routes need a sign-in with the organization's API key");
+      }
+      if (session) {
+        req.principal = session.principal;
+        guard(req);
+        return;
+      }
       reply.header('www-authenticate', 'Bearer');
       throw unauthorized(
         'UNAUTHORIZED',

@@ -23,6 +23,7 @@ const GUIDES: readonly [file: string, title: string, what: string][] = [
   ['docs/auth.md', 'Credentials', 'API keys, access tokens, app connections, scopes, the admin token'],
   ['docs/events.md', 'Events', 'every event, its trigger, scope and payload'],
   ['docs/receiving.md', 'Receiving webhooks', 'verifying and answering deliveries, receiver SDKs'],
+  ['docs/console.md', 'The Console', 'the web page at /console/: views, sign-in, sessions, CSRF, its front-end stack'],
   ['docs/cli.md', 'The herald command', 'listen, trigger, tail, resend, subscriptions, rotate-key, org, key'],
   ['docs/signatures.md', 'Signatures', 'the three signature headers, key rotation, a worked example'],
   ['docs/delivery.md', 'Delivery', 'the outbox, retries, failing subscriptions, mail, the attempt log'],
@@ -56,6 +57,7 @@ const TAGS = [
   { name: 'organization', description: "The organization's details: emits OrganizationUpdated." },
   { name: 'payment-terminals', description: "The Inventory API's payment terminals, as Betterez's clients call them: emits paymentTerminals.*." },
   { name: 'undelivered webhooks', description: "Betterez's undelivered webhooks: messages not delivered (yet), and resending them." },
+  { name: 'console', description: "The Console's sign-in: a session cookie for the web page at /console/ (docs/console.md)." },
   { name: 'admin', description: 'The admin API (the admin token): organizations, credentials, publishing events, mails.' },
   { name: 'operations', description: 'Probes (docs/operations.md).' },
 ];
@@ -126,6 +128,13 @@ export default fp(
               in: 'header',
               name: 'x-api-key',
               description: "An API key in Betterez's header (the Inventory API routes; alone or beside a Bearer credential).",
+            },
+            consoleSession: {
+              type: 'apiKey',
+              in: 'cookie',
+              name: 'herald_console',
+              description:
+                'The Console\'s session (POST /console/session sets it, HttpOnly, SameSite=Strict). Taken by every route a Bearer credential or the admin token opens, when the request has no Authorization header; a change (any method but GET/HEAD) must also send the session\'s csrfToken in x-csrf-token.',
             },
           },
         },

@@ -6,6 +6,7 @@ import type { Clock } from '../../clock.js';
 import type { Config } from '../../config.js';
 import { HeraldError } from '../../errors.js';
 import { bearerToken } from './bearer.js';
+import { sessionCookieOf } from './console-cookie.js';
 
 /**
  * Request-rate limits (issue 13 item 6), with @fastify/rate-limit's limiters:
@@ -40,6 +41,10 @@ export const RATE_LIMIT_MAX_KEYS = 10_000;
 /** Paths that are never limited: probes, metrics, the API reference. */
 const UNLIMITED = /^\/(?:healthz|readyz|metrics|openapi\.json|docs)(?:\/|$)/;
 const TOKEN = /^\/token\/?$/;
+/** The Console's sign-in: an API key or the admin token is guessed here as at POST /token. */
+const CONSOLE_SESSION = /^\/console\/session\/?$/;
+/** The Console's own files. */
+const CONSOLE_FILES = /^\/console(?:\/|$)/;
 const ADMIN = /^\/admin(?:\/|$)/;
 /**
  * The publish endpoints are how producers without a business API in Herald send their
@@ -57,7 +62,8 @@ type Policy = 'unlimited' | 'credential' | 'token' | 'admin';
 function policyOf(req: FastifyRequest): Policy {
   const path = req.routeOptions.url ?? req.url.split('?')[0]!;
   if (!isRateLimited(path)) return 'unlimited';
-  if (TOKEN.test(path)) return 'token';
+  if (TOKEN.test(path) || CONSOLE_SESSION.test(path)) return 'token';
+  if (CONSOLE_FILES.test(path)) return 'unlimited';
   if (PUBLISH.has(path)) return 'credential';
   if (ADMIN.test(path)) return 'admin';
   return 'credential';
@@ -67,11 +73,15 @@ const digest = (s: string) => createHash('sha256').update(s).digest('base64url')
 
 const clientIp = (req: FastifyRequest) => `ip:${normalizeIP(req.ip)}`;
 
-/** The credential presented (Bearer token, else x-api-key), hashed; the client IP without one. */
+/** The credential presented (Bearer token, else x-api-key, else a Console session), hashed; the client IP without one. */
 function credentialKey(req: FastifyRequest): string {
   const authorization = req.headers.authorization;
   const apiKey = req.headers['x-api-key'];
-  const presented = authorization ? (bearerToken(authorization) ?? authorization) : Array.isArray(apiKey) ? apiKey.join(',') : apiKey?.trim();
+  const presented = authorization
+    ? (bearerToken(authorization) ?? authorization)
+    : Array.isArray(apiKey)
+      ? apiKey.join(',')
+      : (apiKey?.trim() ?? sessionCookieOf(req));
   return presented ? `credential:${digest(presented)}` : clientIp(req);
 }
 

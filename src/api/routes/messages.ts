@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { DomainContext } from '../../domain/context.js';
-import { attemptFeed, attemptsOf, messagesOf, resend, type LogScope, type MessageFilter } from '../../domain/messages.js';
+import { attemptFeed, attemptsOf, messagesOf, resend, sendTestEvent, type LogScope, type MessageFilter } from '../../domain/messages.js';
+import { badRequest } from '../../errors.js';
 import { principalOf, resolveOrganizationUuid } from '../plugins/auth.js';
 import { errors } from '../schemas.js';
 
@@ -28,6 +29,24 @@ const AttemptSchema = Type.Object({
   errorMessage: Type.Union([Type.String(), Type.Null()]),
   responseExcerpt: Type.Union([Type.String(), Type.Null()], { description: 'The first 4 KiB of the answer.' }),
 });
+const AttemptRequestSchema = Type.Object(
+  {
+    method: Type.Literal('POST'),
+    url: Type.String({ description: "The subscription's destination (as it is now: an update since changes it)." }),
+    headers: Type.Record(Type.String(), Type.String(), {
+      description:
+        'The headers Herald set, names as sent. Signatures masked (`v1,••••••••`: the scheme kept, the secret part replaced; one per header ' +
+        "even where a key rotation's overlap sent two). Not listed: the HTTP client's own (Host, Content-Length, Connection) and a tracing `traceparent`.",
+    }),
+    body: Type.String({ description: 'The body, byte for byte as sent.' }),
+  },
+  {
+    description:
+      "The request of this attempt, rebuilt by the code that sent it from the stored event, the attempt's id and start. " +
+      'Null when nothing was built (its signing key did not open: errorMessage says so).',
+  },
+);
+const LoggedAttemptSchema = Type.Object({ ...AttemptSchema.properties, request: Type.Union([AttemptRequestSchema, Type.Null()]) });
 const DestinationSchema = Type.Object(
   {
     origin: Type.String({ description: 'The destination origin (scheme, host, port) the limit counts by.' }),
@@ -52,9 +71,22 @@ const ListQuery = Type.Object({
       description: 'undelivered: pending, failed and cancelled. Default: all.',
     }),
   ),
+  eventName: Type.Optional(Type.String({ maxLength: 100, description: 'Only messages of this event (exact name).' })),
+  since: Type.Optional(Type.String({ format: 'date-time', description: 'Only messages created at or after this time.' })),
+  until: Type.Optional(Type.String({ format: 'date-time', description: 'Only messages created before this time.' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
-  before: Type.Optional(Type.Integer({ minimum: 1, description: 'Paging: the `cursor` of the previous page.' })),
+  before: Type.Optional(Type.Integer({ minimum: 1, description: 'Paging: the `cursor` of the previous page (with the same filters).' })),
 });
+
+/** A query's date-time as a Date: the schema's format admits a leap second (23:59:60), which Date does not. */
+function dateOf(name: string, value: string | undefined): Date | undefined {
+  if (value === undefined) return undefined;
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) {
+    throw badRequest('VALIDATION_ERROR', `${name} must be a date-time`, [{ propertyName: name, developerMessage: 'must be a date-time' }]);
+  }
+  return d;
+}
 
 /**
  * The attempt log and resend of one subscription. `admin`: under /admin, by the admin
@@ -154,8 +186,15 @@ export default async function messageRoutes(app: FastifyInstance, opts: { ctx: D
       },
     },
     async (req) => {
-      const q = req.query as { state?: MessageFilter; limit?: number; before?: number };
-      return messagesOf(ctx, scopeOf(req), { filter: q.state ?? 'all', limit: q.limit ?? 100, before: q.before });
+      const q = req.query as { state?: MessageFilter; eventName?: string; since?: string; until?: string; limit?: number; before?: number };
+      return messagesOf(ctx, scopeOf(req), {
+        filter: q.state ?? 'all',
+        eventName: q.eventName,
+        since: dateOf('since', q.since),
+        until: dateOf('until', q.until),
+        limit: q.limit ?? 100,
+        before: q.before,
+      });
     },
   );
 
@@ -165,9 +204,9 @@ export default async function messageRoutes(app: FastifyInstance, opts: { ctx: D
       schema: {
         tags,
         security,
-        summary: 'Every attempt to deliver one message: time, status code, latency, error class, response excerpt.',
+        summary: 'Every attempt to deliver one message: time, status code, latency, error class, response excerpt, the request sent.',
         params: MessageParams,
-        response: { 200: Type.Object({ message: MessageSchema, attempts: Type.Array(AttemptSchema) }), ...errors(401, 403, 404) },
+        response: { 200: Type.Object({ message: MessageSchema, attempts: Type.Array(LoggedAttemptSchema) }), ...errors(401, 403, 404) },
       },
     },
     async (req) => attemptsOf(ctx, scopeOf(req), (req.params as { messageId: string }).messageId),
@@ -186,6 +225,36 @@ export default async function messageRoutes(app: FastifyInstance, opts: { ctx: D
     },
     async (req, reply) => reply.status(202).send(await resend(ctx, scopeOf(req), (req.params as { messageId: string }).messageId)),
   );
+
+  if (!admin) {
+    app.post(
+      `${base}/test-event`,
+      {
+        schema: {
+          tags,
+          security,
+          summary: "Send one event's example payload (as GET /events shows it) to this subscription only, as a message like any other.",
+          description:
+            'Through the outbox: delivered, signed and retried like any message, and listed among its messages. `eventName`: one of ' +
+            "the subscription's events (for a subscription to every event, any event the credential's scopes allow); default its first.",
+          params: Params,
+          body: Type.Optional(Type.Object({ eventName: Type.Optional(Type.String({ maxLength: 100 })) })),
+          response: {
+            202: Type.Object({ messageId: Type.String(), eventName: Type.String() }),
+            ...errors(400, 401, 403, 404, 409),
+          },
+        },
+        // No body at all is the empty one (the default event).
+        preValidation: async (req) => {
+          if (req.body === undefined) req.body = {};
+        },
+      },
+      async (req, reply) => {
+        const body = req.body as { eventName?: string } | undefined;
+        return reply.status(202).send(await sendTestEvent(ctx, scopeOf(req), body?.eventName));
+      },
+    );
+  }
 
   app.post(
     `${base}/resend`,

@@ -37,14 +37,18 @@ export const issuerOf = (config: DomainContext['config']): string =>
   config.publicUrl ?? `http://${config.host}:${config.port}`;
 
 /**
- * Signs an access token for the principal, valid HERALD_ACCESS_TOKEN_TTL_SECONDS from
- * the clock's now. Its client_id is the principal's (the API key's claim, or the app
+ * Signs an access token for the principal, valid `ttlSeconds` (default
+ * HERALD_ACCESS_TOKEN_TTL_SECONDS) from the clock's now. Its client_id is the principal's (the API key's claim, or the app
  * connection's client), so changes made with the token name the same client as the key.
  */
-export async function issueAccessToken(ctx: DomainContext, p: Principal): Promise<IssuedAccessToken> {
+export async function issueAccessToken(
+  ctx: DomainContext,
+  p: Principal,
+  ttlSeconds = ctx.config.accessTokenTtlSeconds,
+): Promise<IssuedAccessToken> {
   const key = await identityStateOf(ctx).signingKey();
   const iat = Math.floor(ctx.clock.now().getTime() / 1000);
-  const ttl = ctx.config.accessTokenTtlSeconds;
+  const ttl = ttlSeconds;
   const claims: AccessTokenClaims = {
     org: p.organizationUuid,
     scopes: [...p.scopes],

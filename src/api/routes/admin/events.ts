@@ -81,10 +81,12 @@ export default async function adminEventRoutes(app: FastifyInstance, opts: { ctx
       schema: {
         tags: ['admin'],
         summary: 'Mails to subscription contacts, newest first (sent or, without HERALD_SMTP_URL, only kept here).',
+        description: 'Paging: a full page means there may be more: ask again with the last mail\'s `id` as `before`.',
         security: [{ admin: [] }],
         querystring: Type.Object({
           organizationUuid: Type.Optional(Type.String({ format: 'uuid' })),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+          before: Type.Optional(Type.Integer({ minimum: 1, description: 'Only mails older than this one: the `id` of the last mail of the previous page.' })),
         }),
         response: {
           200: Type.Array(
@@ -106,8 +108,8 @@ export default async function adminEventRoutes(app: FastifyInstance, opts: { ctx
       },
     },
     async (req) => {
-      const q = req.query as { organizationUuid?: string; limit?: number };
-      const rows = await listMails(ctx.db, { organizationUuid: q.organizationUuid, limit: q.limit ?? 100 });
+      const q = req.query as { organizationUuid?: string; limit?: number; before?: number };
+      const rows = await listMails(ctx.db, { organizationUuid: q.organizationUuid, limit: q.limit ?? 100, beforeId: q.before });
       return rows.map((m) => ({
         id: m.id,
         organizationUuid: m.organization_uuid,

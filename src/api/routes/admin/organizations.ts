@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { DomainContext } from '../../../domain/context.js';
-import { allOrganizations, createOrganization, getOrganization } from '../../../domain/organizations.js';
+import { createOrganization, getOrganization, listOrganizationsPage } from '../../../domain/organizations.js';
 import { errors } from '../../schemas.js';
 
 export const OrganizationSchema = Type.Object(
@@ -47,12 +47,23 @@ export default async function adminOrganizationRoutes(app: FastifyInstance, opts
     {
       schema: {
         tags: ['admin'],
-        summary: 'List organizations.',
+        summary: 'List organizations, oldest first.',
+        description:
+          'Paging: at most `limit` (1,000 by default, so callers that do not page get every organization of a small ' +
+          'installation); a full page means there may be more: ask again with the last organizationUuid as `after`. ' +
+          'An `after` that names no organization is 400.',
         security: [{ admin: [] }],
-        response: { 200: Type.Array(org), ...errors(401) },
+        querystring: Type.Object({
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 1000 })),
+          after: Type.Optional(Type.String({ format: 'uuid', description: 'The organizationUuid of the last organization of the previous page.' })),
+        }),
+        response: { 200: Type.Array(org), ...errors(400, 401) },
       },
     },
-    async () => allOrganizations(ctx.db),
+    async (req) => {
+      const q = req.query as { limit?: number; after?: string };
+      return listOrganizationsPage(ctx.db, { limit: q.limit ?? 1000, after: q.after });
+    },
   );
 
   app.get(

@@ -1,0 +1,295 @@
+// The Console in a real browser (Debian's chromium through playwright-core) against a
+// running Herald with its worker and real receivers: sign in, create and delete a
+// subscription, see a failing subscription turn ACTIVE after a resend, read an attempt
+// and the request that was sent, find nothing of another organization, and the
+// operator's views. Takes the screenshots in docs/console.md as it goes.
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { v1 as uuidV1 } from 'uuid';
+import { browserSkipReason, launchBrowser } from '../helpers/browser.js';
+import { testDatabases } from '../helpers/db.js';
+import { startTestHerald, TEST_ADMIN_TOKEN, type TestHerald } from '../helpers/herald.js';
+import { asCredential, createCredential, type TestCredential } from '../helpers/identity.js';
+import { startReceiver, type ReceivedRequest, type TestReceiver } from '../helpers/receiver.js';
+import { eventually } from '../helpers/wait.js';
+
+const SHOTS = new URL('../../docs/console/', import.meta.url);
+const WIDTHS = [1280, 390] as const;
+const skip = browserSkipReason();
+
+describe('Console in a browser', { skip }, () => {
+  let h: TestHerald;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let receiver: TestReceiver;
+  let acme: TestCredential;
+  let other: TestCredential;
+  /** The receiver's answer to everything but the TestMessage. */
+  let answer = 200;
+
+  before(async () => {
+    h = await startTestHerald(testDatabases()[0]!, { roles: { api: true, worker: true }, config: { retrySchedule: [3600] } });
+    receiver = await startReceiver();
+    receiver.respondWith((req: ReceivedRequest) =>
+      (req.json as { eventName?: string } | undefined)?.eventName === 'TestMessage'
+        ? { status: 200 }
+        : { status: answer, body: answer === 200 ? 'thanks' : 'upstream is down, try later' },
+    );
+    acme = await createCredential(h, ['READ:PURCHASE', 'READ:PRODUCT', 'READ:FINANCE']);
+    other = await createCredential(h, ['READ:PURCHASE', 'READ:PRODUCT', 'READ:FINANCE']);
+    browser = await launchBrowser();
+    mkdirSync(SHOTS, { recursive: true });
+  });
+  after(async () => {
+    await browser?.close();
+    await receiver?.close();
+    await h?.stop();
+  });
+
+  async function freshPage(): Promise<Page> {
+    await context?.close();
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    page = await context.newPage();
+    page.on('pageerror', (err) => assert.fail(`the page threw: ${err.message}`));
+    return page;
+  }
+
+  /** Screenshots of the view at 1280 and 390 px, and the view fits 390 px with no sideways scrolling. */
+  async function shoot(name: string) {
+    for (const width of WIDTHS) {
+      await page.setViewportSize({ width, height: 900 });
+      await page.waitForFunction((w) => (globalThis as unknown as { innerWidth: number }).innerWidth === w, width);
+      const overflow = (await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')) as number;
+      assert.ok(overflow <= 0, `${name} at ${width} px scrolls sideways by ${overflow} px`);
+      await page.screenshot({ path: new URL(`${name}-${width}.png`, SHOTS).pathname, fullPage: true });
+    }
+    await page.setViewportSize({ width: 1280, height: 900 });
+  }
+
+  async function signIn(secret: string, as: 'an API key' | 'the admin token' = 'an API key') {
+    await page.goto(`${h.url}/console/`);
+    await page.getByLabel(as === 'an API key' ? 'an API key' : /the admin\s+token/).check();
+    await page.getByLabel(as === 'an API key' ? 'API key' : 'Admin token', { exact: true }).fill(secret);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  }
+
+  it('signs in with an API key from the keyboard; a wrong key is told why and gets no session', async () => {
+    await freshPage();
+    await page.goto(`${h.url}/console/`);
+    await page.getByRole('heading', { name: 'Herald Console' }).waitFor();
+    await shoot('sign-in');
+    await page.getByLabel('API key', { exact: true }).fill('hk_live_not-a-key');
+    await page.keyboard.press('Enter');
+    await page.getByRole('alert').filter({ hasText: 'unknown API key' }).waitFor();
+    assert.deepEqual(await context.cookies(), []);
+
+    await page.getByLabel('API key', { exact: true }).fill(acme.apiKey);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Subscriptions' }).waitFor();
+    const cookies = await context.cookies();
+    assert.equal(cookies.length, 1);
+    assert.equal(cookies[0]!.httpOnly, true);
+    assert.equal(cookies[0]!.sameSite, 'Strict');
+    // The page's scripts cannot read the session, and the key is nowhere in the page.
+    assert.equal(await page.evaluate('document.cookie'), '');
+    assert.ok(!(await page.content()).includes(acme.apiKey));
+  });
+
+  it('creates a subscription with the form (a refused destination is explained), then deletes it', async () => {
+    await page.getByRole('link', { name: 'New subscription' }).click();
+    await page.getByRole('heading', { name: 'New subscription' }).waitFor();
+    // A destination that refuses the TestMessage: the spec's error, in words.
+    const refusing = await startReceiver();
+    refusing.respondWith(503);
+    try {
+      await page.getByLabel('Destination URL').fill(refusing.url);
+      await page.getByLabel('Contact email').fill('ops@acme.example');
+      await page.getByRole('checkbox', { name: 'PurchaseCreated' }).check();
+      await shoot('subscription-form');
+      await page.getByRole('button', { name: 'Create subscription' }).click();
+      await page.getByRole('alert').filter({ hasText: /503/ }).waitFor();
+    } finally {
+      await refusing.close();
+    }
+    // An invalid email: the violation beside its field.
+    await page.getByLabel('Destination URL').fill(receiver.url);
+    await page.getByLabel('Contact email').fill('not an email');
+    await page.getByRole('button', { name: 'Create subscription' }).click();
+    await page.locator('#contactEmail-error').waitFor();
+    assert.equal(await page.getByLabel('Contact email').getAttribute('aria-invalid'), 'true');
+
+    await page.getByLabel('Contact email').fill('ops@acme.example');
+    await page.getByRole('button', { name: 'Create subscription' }).click();
+    await page.getByRole('heading', { name: /Subscription/ }).filter({ hasText: receiver.url }).waitFor();
+    const subs = (await (await asCredential(h, acme)('GET', '/organizations/self/subscriptions')).json()) as { uuid: string; destination: string }[];
+    assert.deepEqual(
+      subs.map((s) => s.destination),
+      [receiver.url],
+    );
+
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('button', { name: 'Yes, delete' }).click();
+    await page.getByRole('heading', { name: 'Subscriptions' }).waitFor();
+    await page.getByText('No subscriptions yet').waitFor();
+    const left = (await (await asCredential(h, acme)('GET', '/organizations/self/subscriptions')).json()) as unknown[];
+    assert.equal(left.length, 0);
+  });
+
+  let subscriptionUuid: string;
+
+  it('a failing subscription turns ACTIVE after a resend', async () => {
+    const created = await asCredential(h, acme)('POST', '/organizations/self/subscriptions', {
+      uuid: uuidV1(),
+      transportName: 'WEBHOOK',
+      eventNames: ['PurchaseCreated', 'ProductCreated'],
+      destination: receiver.url,
+      contactEmail: 'ops@acme.example',
+    });
+    assert.equal(created.status, 200, await created.clone().text());
+    subscriptionUuid = ((await created.json()) as { uuid: string }).uuid;
+    answer = 500;
+    const before = receiver.requests.length;
+
+    await page.goto(`${h.url}/console/#/subscriptions/${subscriptionUuid}`);
+    await page.getByRole('button', { name: 'Send test event' }).click();
+    await page.getByRole('status').filter({ hasText: 'Test PurchaseCreated queued' }).waitFor();
+    await receiver.waitFor(before + 1);
+    await eventually(async () => {
+      await page.getByRole('button', { name: 'Refresh' }).click();
+      return (await page.locator('.heading .badge').textContent()) === 'FAILING' ? true : undefined;
+    }, 'the Console shows the subscription FAILING');
+    await page.getByText(/since/).first().waitFor();
+    await page.getByRole('cell', { name: 'pending' }).first().waitFor();
+    await shoot('subscription-failing');
+
+    answer = 200;
+    await page.getByRole('button', { name: 'Resend undelivered' }).click();
+    await page.getByRole('status').filter({ hasText: '1 message queued to be sent again' }).waitFor();
+    await receiver.waitFor(before + 2);
+    await eventually(async () => {
+      await page.getByRole('button', { name: 'Refresh' }).click();
+      return (await page.locator('.heading .badge').textContent()) === 'ACTIVE' ? true : undefined;
+    }, 'the Console shows the subscription ACTIVE again');
+    await page.getByRole('cell', { name: 'delivered' }).first().waitFor();
+
+    await page.getByRole('link', { name: 'Subscriptions', exact: true }).click();
+    await page.getByRole('row').filter({ hasText: receiver.url }).getByText('ACTIVE').waitFor();
+    await shoot('subscriptions');
+  });
+
+  it("shows a message's attempts: status, latency, answer, and the request sent with its signatures masked", async () => {
+    await page.goto(`${h.url}/console/#/subscriptions/${subscriptionUuid}`);
+    await page.getByRole('row').filter({ hasText: 'PurchaseCreated' }).getByRole('link').first().click();
+    await page.getByRole('heading', { name: /Message/ }).waitFor();
+    await page.getByText('HTTP 500').waitFor();
+    await page.getByText('upstream is down, try later').waitFor();
+    await page.getByText('HTTP 200').waitFor();
+    await page.getByText('Request sent').first().click();
+    const received = receiver.requests.filter((r) => (r.json as { eventName?: string } | undefined)?.eventName === 'PurchaseCreated').at(-1)!;
+    const sentHeaders = page.locator('.attempt').first().locator('table.headers');
+    await sentHeaders.waitFor();
+    const shown = await sentHeaders.innerText();
+    assert.match(shown, /x-izettle-signature/i);
+    const signature = received.headers['x-izettle-signature'] as string;
+    assert.ok(signature && !shown.includes(signature), 'the signature is masked');
+    const subs = (await (await asCredential(h, acme)('GET', '/organizations/self/subscriptions')).json()) as { signingKey: string }[];
+    assert.ok(!(await page.content()).includes(subs[0]!.signingKey), 'no signing key on the page');
+    await shoot('message');
+  });
+
+  it("reveals and rotates the signing key", async () => {
+    await page.goto(`${h.url}/console/#/subscriptions/${subscriptionUuid}`);
+    const key = page.getByTestId('signing-key');
+    const subs = async () => (await (await asCredential(h, acme)('GET', '/organizations/self/subscriptions')).json()) as { signingKey: string }[];
+    const first = (await subs())[0]!.signingKey;
+    assert.ok(!(await key.innerText()).includes(first));
+    await page.getByRole('button', { name: 'Reveal' }).click();
+    assert.equal(await key.innerText(), first);
+    await page.getByRole('button', { name: 'Rotate key' }).click();
+    await page.getByRole('button', { name: 'Yes, rotate key' }).click();
+    await page.getByRole('status').filter({ hasText: 'New key in use' }).waitFor();
+    const second = (await subs())[0]!.signingKey;
+    assert.notEqual(second, first);
+    await eventually(async () => ((await key.innerText()) === second ? true : undefined), 'the new key is shown');
+  });
+
+  it('the event catalog shows an example payload for every event', async () => {
+    await page.getByRole('link', { name: 'Event catalog' }).click();
+    await page.getByRole('heading', { name: 'Event catalog' }).waitFor();
+    const events = (await (await h.request('/events')).json()) as { eventName: string }[];
+    await page.locator('#event-PurchaseCreated').waitFor();
+    assert.equal(await page.locator('.catalog > li').count(), events.length);
+    await page.locator('#event-PurchaseCreated summary').click();
+    await page.getByLabel('Example payload of PurchaseCreated').waitFor();
+    await shoot('events');
+  });
+
+  it("another organization's subscription and message show nothing", async () => {
+    // Organization "other" has a subscription with a delivered message.
+    const sub = await asCredential(h, other)('POST', '/organizations/self/subscriptions', {
+      uuid: uuidV1(),
+      transportName: 'WEBHOOK',
+      eventNames: ['PurchaseCreated'],
+      destination: `${receiver.url}?tenant=other-secret-destination`,
+      contactEmail: 'other@other.example',
+    });
+    assert.equal(sub.status, 200);
+    const otherSub = ((await sub.json()) as { uuid: string }).uuid;
+    const sent = await asCredential(h, other)('POST', `/organizations/self/subscriptions/${otherSub}/test-event`, { eventName: 'PurchaseCreated' });
+    assert.equal(sent.status, 202);
+    const { messageId } = (await sent.json()) as { messageId: string };
+
+    for (const view of [`#/subscriptions/${otherSub}`, `#/subscriptions/${otherSub}/messages/${messageId}`, `#/subscriptions/${otherSub}/edit`]) {
+      await page.goto(`${h.url}/console/${view}`);
+      await page.getByRole('heading').first().waitFor();
+      await page.locator('[aria-busy="true"]').waitFor({ state: 'detached' });
+      const text = await page.locator('main').innerText();
+      assert.match(text, /not found|No such subscription|No subscription/i, view);
+      assert.ok(!text.includes('other-secret-destination'), `${view} shows the other organization's destination`);
+      assert.ok(!text.includes('other@other.example'), `${view} shows the other organization's contact`);
+    }
+    // And no button there changed anything: the other organization's message is as it was.
+    const attempts = await asCredential(h, other)('GET', `/organizations/self/subscriptions/${otherSub}/messages/${messageId}/attempts`);
+    assert.equal(attempts.status, 200);
+  });
+
+  it("operator: the delivery backlog and chart, organizations and their keys, the mail outbox", async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    assert.deepEqual(await context.cookies(), []);
+    await signIn(TEST_ADMIN_TOKEN, 'the admin token');
+    await page.getByRole('heading', { name: 'Delivery' }).waitFor();
+    await page.getByText('Waiting to be sent').waitFor();
+    await page.locator('figure.chart svg').waitFor();
+    await shoot('operator-delivery');
+
+    await page.getByRole('link', { name: 'Organizations', exact: true }).click();
+    await page.getByLabel('New organization’s name').fill('Globex');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.getByRole('heading', { name: 'Globex' }).waitFor();
+    await page.getByLabel('Name', { exact: true }).fill('Webshop');
+    await page.getByRole('checkbox', { name: 'READ:PURCHASE' }).check();
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const newKey = await page.getByTestId('new-api-key').inputValue();
+    // The key works, and shows up (without its secret) in the list.
+    const me = await h.request('/users/self', { headers: { authorization: `Bearer ${newKey}` } });
+    assert.equal(me.status, 200);
+    await page.getByRole('row').filter({ hasText: 'Webshop' }).waitFor();
+    await shoot('operator-organization');
+    await page.getByRole('row').filter({ hasText: 'Webshop' }).getByRole('button', { name: 'Revoke' }).click();
+    await page.getByRole('button', { name: 'Yes, revoke' }).click();
+    await page.getByText('No live keys.').waitFor();
+    assert.equal((await h.request('/users/self', { headers: { authorization: `Bearer ${newKey}` } })).status, 401);
+
+    await page.getByRole('link', { name: 'Organizations', exact: true }).click();
+    await page.getByRole('row').filter({ hasText: 'Globex' }).waitFor();
+    await shoot('operator-organizations');
+    await page.getByRole('link', { name: 'Mail outbox' }).click();
+    await page.getByRole('heading', { name: 'Mail outbox' }).waitFor();
+    await page.locator('[aria-busy="true"]').waitFor({ state: 'detached' });
+    await shoot('operator-mails');
+  });
+});
