@@ -6,11 +6,12 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const SRC = fileURLToPath(new URL('../src/', import.meta.url));
+const CONSOLE = fileURLToPath(new URL('../console/src/', import.meta.url));
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {
     const p = join(dir, n);
-    return statSync(p).isDirectory() ? files(p) : p.endsWith('.ts') ? [p] : [];
+    return statSync(p).isDirectory() ? files(p) : /\.tsx?$/.test(p) ? [p] : [];
   });
 }
 
@@ -55,5 +56,19 @@ describe('architecture', () => {
     for (const f of all.filter((f) => ['domain', 'store', 'delivery', 'sources'].includes(moduleOf(f)))) {
       assert.doesNotMatch(readFileSync(f, 'utf8'), /from 'fastify'|from '@fastify\//, `${relative(SRC, f)} imports Fastify`);
     }
+  });
+
+  it("the Console's page imports nothing of the server but the API's generated types", () => {
+    const reaches: string[] = [];
+    for (const f of files(CONSOLE)) {
+      for (const m of readFileSync(f, 'utf8').matchAll(/^import (type )?[^;]*?from '(\.{1,2}\/[^']+)'/gms)) {
+        const target = resolve(dirname(f), m[2]!);
+        if (target.startsWith(CONSOLE)) continue;
+        // Types only (erased from the bundle): the Console talks to the server over HTTP.
+        if (m[1] && relative(SRC, target) === 'cli/api-schema.js') continue;
+        reaches.push(`${relative(CONSOLE, f)} imports ${m[2]}`);
+      }
+    }
+    assert.deepEqual(reaches, []);
   });
 });

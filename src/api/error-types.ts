@@ -60,7 +60,7 @@ export const ERROR_TYPES: readonly ErrorTypeDoc[] = [
   { status: 405, errorType: 'METHOD_NOT_ALLOWED', on: 'spec', when: 'PUT without a subscription uuid in the path.' },
   { status: 409, errorType: 'PRODUCT_ALREADY_EXISTS', on: 'spec', when: 'A product of the organization has this uuid.' },
   { status: 409, errorType: 'PURCHASE_ALREADY_EXISTS', on: 'spec', when: 'A purchase of the organization has this uuid.' },
-  { status: 409, errorType: 'SUBSCRIPTION_DELETED', on: 'spec', when: "The subscription was deleted: its messages can be listed, not resent." },
+  { status: 409, errorType: 'SUBSCRIPTION_DELETED', on: 'spec', when: 'The subscription was deleted: its messages can be listed, not resent, and it receives no test event.' },
   { status: 409, errorType: 'LISTENER_STREAMING', on: 'spec', when: 'The listener already has a stream.' },
   { status: 409, errorType: 'MESSAGE_IN_FLIGHT', when: 'The message is being sent right now.' },
   { status: 409, errorType: 'PAYMENT_TERMINAL_NAME_ALREADY_EXISTS', on: 'inventory', when: 'Another terminal of the account has this name.' },

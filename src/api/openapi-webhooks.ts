@@ -7,9 +7,10 @@ import { schemaRef, type JsonSchema, type OpenApiDocument, type OperationObject 
  * The document's `webhooks` (OpenAPI 3.1): one entry per event of the catalog, plus the
  * TestMessage every new subscription gets, each the POST Herald sends to a subscriber:
  * the envelope, the event's payload inside it, the signature headers, and what Herald
- * does with the answer. The envelopes are described here, as schemas: the API does not
- * import the delivery engine that builds them (delivery/envelopes.ts), and
- * test/api/openapi-webhooks.test.ts checks these schemas against envelopes it builds.
+ * does with the answer. The envelopes are described here, as schemas, by hand: the code
+ * that builds them is the domain's (domain/delivery-request.ts, for the worker and the
+ * attempt log), and test/api/openapi-webhooks.test.ts checks these schemas against
+ * envelopes it builds.
  */
 
 /** What Herald POSTs for a Pusher event (FACTS "Signing"; docs/signatures.md). */

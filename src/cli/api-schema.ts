@@ -1775,7 +1775,7 @@ export interface components {
             /**
              * @description - `PRODUCT_ALREADY_EXISTS`: A product of the organization has this uuid.
              *     - `PURCHASE_ALREADY_EXISTS`: A purchase of the organization has this uuid.
-             *     - `SUBSCRIPTION_DELETED`: The subscription was deleted: its messages can be listed, not resent.
+             *     - `SUBSCRIPTION_DELETED`: The subscription was deleted: its messages can be listed, not resent, and it receives no test event.
              *     - `LISTENER_STREAMING`: The listener already has a stream.
              *     - `MESSAGE_IN_FLIGHT`: The message is being sent right now.
              * @enum {string}
@@ -3946,7 +3946,7 @@ export interface operations {
                             lastError: string | null;
                         }[];
                         cursor: number | null;
-                        /** @description Herald's delivery engine's view of the subscription's destination (issue 12). */
+                        /** @description Herald's delivery engine's view of a destination origin (issue 12). */
                         destination: {
                             /** @description The destination origin (scheme, host, port) the limit counts by. */
                             origin: string;
@@ -8983,7 +8983,7 @@ export interface operations {
                             lastError: string | null;
                         }[];
                         cursor: number | null;
-                        /** @description Herald's delivery engine's view of the subscription's destination (issue 12). */
+                        /** @description Herald's delivery engine's view of a destination origin (issue 12). */
                         destination: {
                             /** @description The destination origin (scheme, host, port) the limit counts by. */
                             origin: string;
@@ -9840,14 +9840,15 @@ export interface operations {
                         destinations: {
                             /** @description The destination origin (scheme, host, port) the limit counts by. */
                             origin: string;
-                            /** @description As in the attempt log: growing (answering 2xx fast, the limit doubles); steady; backing-off (halved after 429/502/503/504, timeouts or refused connections); paused (by a Retry-After). */
-                            state: "growing" | "steady" | "backing-off" | "paused";
-                            /** @description Requests all workers together may have in flight to the origin (learned, up to the ceiling). */
+                            /** @description Requests all workers together may have in flight to the origin: learned from its answers, from 8 up to the ceiling. */
                             concurrencyLimit: number;
                             /** @description HERALD_PER_DESTINATION_CONCURRENCY. */
                             ceiling: number;
                             /** @description Requests in flight to the origin now, across all workers. */
                             inFlight: number;
+                            /** @description growing: answering 2xx fast, the limit doubles; steady; backing-off: halved after 429/502/503/504, timeouts or refused connections (at 1, probed one request at a time); paused: by a Retry-After. */
+                            state: "growing" | "steady" | "backing-off" | "paused";
+                            /** @description Until when a Retry-After paused every delivery to the origin. */
                             pausedUntil: string | null;
                             /** @description Live subscriptions to the origin whose status is FAILING. */
                             failingSubscriptions: number;

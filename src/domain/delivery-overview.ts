@@ -8,8 +8,7 @@ import {
 } from '../store/delivery-overview.js';
 import { firstIdFrom } from '../store/sql/first-id-from.js';
 import type { DomainContext } from './context.js';
-import { destinationState, INITIAL_DESTINATION_LIMIT } from './destination-capacity.js';
-import type { DestinationCapacity } from './messages.js';
+import { destinationCapacity, type DestinationCapacity } from './destination-capacity.js';
 
 /** The operator's view of the delivery engine: the backlog, throughput over time, the destinations in trouble. */
 
@@ -154,7 +153,7 @@ export async function troubledDestinations(
     for (const row of batch) {
       after = row.origin;
       read += 1;
-      const capacity = capacityOf(row, ceiling, now);
+      const capacity = destinationCapacity(row.origin, row, ceiling, now);
       if (capacity.state === 'backing-off' || capacity.state === 'paused' || row.failing_subscriptions > 0) {
         found.push({ row, capacity });
         if (found.length === o.limit) {
@@ -181,23 +180,5 @@ export async function troubledDestinations(
     })),
     cursor: exhausted ? null : after,
     pendingCapped: load.capped,
-  };
-}
-
-/** The origin's limit as the engine sees it, its state decided by destination-capacity.ts (as the attempt log shows it). */
-function capacityOf(row: DestinationCandidateRow, ceiling: number, now: Date): Omit<DestinationCapacity, 'inFlight'> {
-  const shown = {
-    limit: Math.min(row.concurrency ?? INITIAL_DESTINATION_LIMIT, ceiling),
-    slowStart: row.slow_start ?? true,
-    decreasedAt: row.decreased_at?.getTime() ?? -Infinity,
-    pausedUntil: row.paused_until?.getTime() ?? 0,
-  };
-  const state = destinationState(shown, ceiling, now.getTime());
-  return {
-    origin: row.origin,
-    concurrencyLimit: shown.limit,
-    ceiling,
-    state,
-    pausedUntil: state === 'paused' ? row.paused_until!.toISOString() : null,
   };
 }

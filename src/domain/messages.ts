@@ -17,7 +17,7 @@ import {
 } from '../store/messages.js';
 import { findUndelivered, listUndelivered, liveSubscriptionsOf, type UndeliveredRow } from '../store/undelivered.js';
 import { destinationStatus } from '../store/sql/destination-limits.js';
-import { destinationState, INITIAL_DESTINATION_LIMIT, type DestinationState } from './destination-capacity.js';
+import { destinationCapacity, type DestinationCapacity } from './destination-capacity.js';
 import { toBzDate, type BzDate } from './formats.js';
 import { EVENT_TYPES, eventType, missingScopes } from './catalog.js';
 import type { DomainContext } from './context.js';
@@ -115,19 +115,6 @@ function requestOf(r: AttemptRow, d: DeliveryRequestRow): AttemptRequest | null 
   return { method: 'POST', url: req.url, headers: req.headers, body: req.body };
 }
 
-/** The subscription's destination origin as the delivery engine sees it now (issue 12). */
-export interface DestinationCapacity {
-  origin: string;
-  /** Requests the whole fleet of workers may have in flight to the origin: learned, up to the ceiling. */
-  concurrencyLimit: number;
-  ceiling: number;
-  /** Requests in flight to the origin now, across the fleet. */
-  inFlight: number;
-  state: DestinationState;
-  /** Until when a Retry-After paused every delivery to the origin (null: not paused). */
-  pausedUntil: string | null;
-}
-
 export interface LogScope {
   organizationUuid: string;
   subscriptionUuid: string;
@@ -206,23 +193,8 @@ export async function messagesOf(
 
 async function capacityOf(ctx: DomainContext, origin: string): Promise<DestinationCapacity> {
   const now = ctx.clock.now();
-  const ceiling = ctx.config.perDestinationConcurrency;
   const { limit, inFlight } = await destinationStatus(ctx.db, origin, now);
-  const shown = {
-    limit: Math.min(limit?.concurrency ?? INITIAL_DESTINATION_LIMIT, ceiling),
-    slowStart: limit?.slow_start ?? true,
-    decreasedAt: limit?.decreased_at?.getTime() ?? -Infinity,
-    pausedUntil: limit?.paused_until?.getTime() ?? 0,
-  };
-  const state = destinationState(shown, ceiling, now.getTime());
-  return {
-    origin,
-    concurrencyLimit: shown.limit,
-    ceiling,
-    inFlight,
-    state,
-    pausedUntil: state === 'paused' ? limit!.paused_until!.toISOString() : null,
-  };
+  return { ...destinationCapacity(origin, limit, ctx.config.perDestinationConcurrency, now), inFlight };
 }
 
 /** A message and every attempt to deliver it, each with the request it sent (signatures masked). */

@@ -1,6 +1,6 @@
 // The document's `webhooks` (issue 10) describe what Herald really sends: one entry per
 // event of the catalog (and TestMessage), whose envelope schema accepts the envelope the
-// delivery engine builds (src/delivery/envelopes.ts) with exactly its fields, whose
+// delivery engine sends (src/domain/delivery-request.ts) with exactly its fields, whose
 // payload schema is the catalog's, and whose header parameters are the headers it signs.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';

@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import type { DomainContext } from '../../domain/context.js';
 import { attemptFeed, attemptsOf, messagesOf, resend, sendTestEvent, type LogScope, type MessageFilter } from '../../domain/messages.js';
 import { badRequest } from '../../errors.js';
+import { DestinationCapacitySchema } from '../destination-schema.js';
 import { principalOf, resolveOrganizationUuid } from '../plugins/auth.js';
 import { errors } from '../schemas.js';
 
@@ -47,22 +48,6 @@ const AttemptRequestSchema = Type.Object(
   },
 );
 const LoggedAttemptSchema = Type.Object({ ...AttemptSchema.properties, request: Type.Union([AttemptRequestSchema, Type.Null()]) });
-const DestinationSchema = Type.Object(
-  {
-    origin: Type.String({ description: 'The destination origin (scheme, host, port) the limit counts by.' }),
-    concurrencyLimit: Type.Integer({
-      description: 'Requests all workers together may have in flight to the origin: learned from its answers, from 8 up to the ceiling.',
-    }),
-    ceiling: Type.Integer({ description: 'HERALD_PER_DESTINATION_CONCURRENCY.' }),
-    inFlight: Type.Integer({ description: 'Requests in flight to the origin now, across all workers.' }),
-    state: Type.Union(['growing', 'steady', 'backing-off', 'paused'].map((s) => Type.Literal(s)), {
-      description:
-        'growing: answering 2xx fast, the limit doubles; steady; backing-off: halved after 429/502/503/504, timeouts or refused connections (at 1, probed one request at a time); paused: by a Retry-After.',
-    }),
-    pausedUntil: Type.Union([Type.String(), Type.Null()], { description: 'Until when a Retry-After paused every delivery to the origin.' }),
-  },
-  { description: "Herald's delivery engine's view of the subscription's destination (issue 12)." },
-);
 const Params = Type.Object({ organizationUuid: Type.String(), subscriptionUuid: Type.String() });
 const MessageParams = Type.Object({ ...Params.properties, messageId: Type.String() });
 const ListQuery = Type.Object({
@@ -179,7 +164,7 @@ export default async function messageRoutes(app: FastifyInstance, opts: { ctx: D
           200: Type.Object({
             messages: Type.Array(MessageSchema),
             cursor: Type.Union([Type.Integer(), Type.Null()]),
-            destination: DestinationSchema,
+            destination: DestinationCapacitySchema,
           }),
           ...errors(400, 401, 403, 404),
         },

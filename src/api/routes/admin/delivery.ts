@@ -8,10 +8,10 @@ import {
   PENDING_SCAN_CAP,
   troubledDestinations,
 } from '../../../domain/delivery-overview.js';
+import { DestinationCapacitySchema } from '../../destination-schema.js';
 import { errors } from '../../schemas.js';
 
 const DateTime = Type.String({ format: 'date-time' });
-const NullableDateTime = Type.Union([DateTime, Type.Null()]);
 const cap = PENDING_SCAN_CAP.toLocaleString('en');
 
 const BacklogSchema = Type.Object({
@@ -59,16 +59,7 @@ const ThroughputSchema = Type.Object({
 });
 
 const DestinationSchema = Type.Object({
-  origin: Type.String({ description: 'The destination origin (scheme, host, port) the limit counts by.' }),
-  state: Type.Union(['growing', 'steady', 'backing-off', 'paused'].map((s) => Type.Literal(s)), {
-    description:
-      'As in the attempt log: growing (answering 2xx fast, the limit doubles); steady; backing-off (halved after ' +
-      '429/502/503/504, timeouts or refused connections); paused (by a Retry-After).',
-  }),
-  concurrencyLimit: Type.Integer({ description: 'Requests all workers together may have in flight to the origin (learned, up to the ceiling).' }),
-  ceiling: Type.Integer({ description: 'HERALD_PER_DESTINATION_CONCURRENCY.' }),
-  inFlight: Type.Integer({ description: 'Requests in flight to the origin now, across all workers.' }),
-  pausedUntil: NullableDateTime,
+  ...DestinationCapacitySchema.properties,
   failingSubscriptions: Type.Integer({ description: 'Live subscriptions to the origin whose status is FAILING.' }),
   pending: Type.Integer({ description: `Deliveries to the origin pending (counted among at most ${cap} pending deliveries of each kind).` }),
   oldestFailingSince: Type.Union([DateTime, Type.Null()], { description: 'When the longest-failing of those subscriptions began failing.' }),
