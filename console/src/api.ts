@@ -10,6 +10,7 @@ import type { components, paths } from '../../src/cli/api-schema.js';
 
 let csrfToken = '';
 let onSignedOut: () => void = () => {};
+let onCsrfStale: () => void = () => {};
 
 export function useCsrfToken(token: string): void {
   csrfToken = token;
@@ -18,6 +19,11 @@ export function useCsrfToken(token: string): void {
 /** What to do when the server says the session is over (401): back to the sign-in page. */
 export function whenSignedOut(f: () => void): void {
   onSignedOut = f;
+}
+
+/** What to do when a change is refused for its CSRF token (403 CSRF_TOKEN_INVALID): the session changed. */
+export function whenCsrfStale(f: () => void): void {
+  onCsrfStale = f;
 }
 
 export const api = createClient<paths>({ baseUrl: window.location.origin, credentials: 'same-origin' });
@@ -57,5 +63,9 @@ export function unwrap<T>(answer: { data?: T; error?: unknown; response: Respons
       }))
     : [];
   if (answer.response.status === 401 && !opts.signIn) onSignedOut();
+  if (e.errorType === 'CSRF_TOKEN_INVALID') {
+    onCsrfStale();
+    throw new ApiError(403, 'CSRF_TOKEN_INVALID', 'your session changed (signed in again in another tab?): try again', []);
+  }
   throw new ApiError(answer.response.status, typeof e.errorType === 'string' ? e.errorType : undefined, message, violations);
 }

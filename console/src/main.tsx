@@ -1,6 +1,6 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, unwrap, useCsrfToken, whenSignedOut, type Schemas } from './api.js';
+import { api, unwrap, useCsrfToken, whenCsrfStale, whenSignedOut, type Schemas } from './api.js';
 import { go, href, useRoute } from './router.js';
 import { ErrorMessage } from './ui.js';
 import { EventCatalog } from './views/events.js';
@@ -22,16 +22,25 @@ function App() {
 
   useEffect(() => {
     whenSignedOut(() => setSession(null));
-    api.GET('/console/session').then(
-      (answer) => {
-        if (answer.response.status === 401) return setSession(null);
-        const s = unwrap(answer);
-        useCsrfToken(s.csrfToken);
-        setSession(s);
-      },
-      (err: unknown) => setError(err),
-    );
+    // A change refused for its CSRF token: the session changed (a sign-in in another tab);
+    // take the current one, so the next try carries its token.
+    whenCsrfStale(() => {
+      refreshSession().catch(setError);
+    });
+    refreshSession().catch(setError);
   }, []);
+
+  async function refreshSession(): Promise<Session | null> {
+    const answer = await api.GET('/console/session');
+    if (answer.response.status === 401) {
+      setSession(null);
+      return null;
+    }
+    const s = unwrap(answer);
+    useCsrfToken(s.csrfToken);
+    setSession(s);
+    return s;
+  }
 
   // Each view names itself in the tab's title and moves focus to its heading (screen readers hear the change).
   useEffect(() => {
@@ -58,7 +67,10 @@ function App() {
   }
 
   async function signOut() {
-    await api.DELETE('/console/session');
+    let out = await api.DELETE('/console/session');
+    // A stale CSRF token (another tab signed in since): take the current one and sign that out.
+    if (out.response.status === 403 && (await refreshSession())) out = await api.DELETE('/console/session');
+    if (!out.response.ok) return setError(new Error(`signing out failed: ${out.response.status}`));
     useCsrfToken('');
     setSession(null);
     go('#/');
@@ -121,7 +133,7 @@ function View({ session }: { session: Session }) {
   const { parts, query } = useRoute();
   if (session.kind === 'admin') {
     if (parts[0] !== 'ops') return <OperatorOverview />;
-    if (parts[1] === 'organizations' && parts[2]) return <OperatorOrganization organizationUuid={parts[2]} />;
+    if (parts[1] === 'organizations' && parts[2]) return <OperatorOrganization key={parts[2]} organizationUuid={parts[2]} />;
     if (parts[1] === 'organizations') return <OperatorOrganizations query={query} />;
     if (parts[1] === 'mails') return <OperatorMails query={query} />;
     return <OperatorOverview />;
@@ -129,11 +141,12 @@ function View({ session }: { session: Session }) {
   if (parts[0] === 'events') return <EventCatalog session={session} />;
   if (parts[0] === 'subscriptions' && parts[1] === 'new') return <SubscriptionForm session={session} />;
   if (parts[0] === 'subscriptions' && parts[1] && parts[2] === 'edit')
-    return <SubscriptionForm session={session} subscriptionUuid={parts[1]} />;
+    return <SubscriptionForm key={parts[1]} session={session} subscriptionUuid={parts[1]} />;
   if (parts[0] === 'subscriptions' && parts[1] && parts[2] === 'messages' && parts[3]) {
-    return <MessageView subscriptionUuid={parts[1]} messageId={parts[3]} />;
+    return <MessageView key={`${parts[1]}/${parts[3]}`} subscriptionUuid={parts[1]} messageId={parts[3]} />;
   }
-  if (parts[0] === 'subscriptions' && parts[1]) return <SubscriptionView session={session} subscriptionUuid={parts[1]} query={query} />;
+  if (parts[0] === 'subscriptions' && parts[1])
+    return <SubscriptionView key={parts[1]} session={session} subscriptionUuid={parts[1]} query={query} />;
   return <SubscriptionList />;
 }
 

@@ -13,7 +13,14 @@ export interface Route {
 export function currentRoute(): Route {
   const raw = window.location.hash.replace(/^#\/?/, '');
   const [path = '', search = ''] = raw.split('?', 2);
-  return { parts: path.split('/').filter(Boolean).map(decodeURIComponent), query: new URLSearchParams(search) };
+  const decode = (part: string) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      return part; // a malformed escape: shown as typed (and found nowhere)
+    }
+  };
+  return { parts: path.split('/').filter(Boolean).map(decode), query: new URLSearchParams(search) };
 }
 
 export function useRoute(): Route {

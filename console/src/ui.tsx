@@ -132,7 +132,7 @@ export function Pager({ next, label = 'Older' }: { next?: string; label?: string
   );
 }
 
-/** A dialog-free confirmation: the button asks once, then acts on the second press. */
+/** A dialog-free confirmation: the button asks once, then acts on the second press. Focus follows the question and comes back. */
 export function ConfirmButton({
   label,
   confirm,
@@ -145,9 +145,17 @@ export function ConfirmButton({
   disabled?: boolean;
 }) {
   const [asking, setAsking] = useState(false);
+  const yes = useRef<HTMLButtonElement>(null);
+  const ask = useRef<HTMLButtonElement>(null);
+  const returning = useRef(false);
+  useEffect(() => {
+    if (asking) yes.current?.focus();
+    else if (returning.current) ask.current?.focus();
+    returning.current = false;
+  }, [asking]);
   if (!asking) {
     return (
-      <button type="button" class="danger" disabled={disabled} onClick={() => setAsking(true)}>
+      <button type="button" class="danger" disabled={disabled} ref={ask} onClick={() => setAsking(true)}>
         {label}
       </button>
     );
@@ -155,10 +163,10 @@ export function ConfirmButton({
   return (
     <span class="confirm" role="group" aria-label={confirm}>
       <span>{confirm}</span>
-      <button type="button" class="danger" onClick={() => (setAsking(false), onConfirm())}>
+      <button type="button" class="danger" ref={yes} onClick={() => (setAsking(false), onConfirm())}>
         Yes, {label.toLowerCase()}
       </button>
-      <button type="button" onClick={() => setAsking(false)}>
+      <button type="button" onClick={() => ((returning.current = true), setAsking(false))}>
         Cancel
       </button>
     </span>

@@ -4,10 +4,12 @@
 // token, sessions expire and end with the key, and nothing else is reachable.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { v1 as uuidV1 } from 'uuid';
 import { ManualClock } from '../../src/clock.js';
 import { testDatabases } from '../helpers/db.js';
 import { startTestHerald, TEST_ADMIN_TOKEN, type TestHerald } from '../helpers/herald.js';
-import { createCredential, type TestCredential } from '../helpers/identity.js';
+import { asCredential, createCredential, type TestCredential } from '../helpers/identity.js';
+import { startReceiver } from '../helpers/receiver.js';
 
 const START = Date.UTC(2026, 10, 26, 9, 0, 0);
 
@@ -36,7 +38,11 @@ for (const backend of testDatabases()) {
     after(() => h.stop());
 
     async function signIn(body: unknown): Promise<{ res: Response; cookie?: string; session: Session }> {
-      const res = await h.request('/console/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const res = await h.request('/console/session', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
       const setCookie = res.headers.get('set-cookie') ?? undefined;
       return { res, cookie: setCookie?.split(';')[0], session: (await res.json()) as Session };
     }
@@ -63,16 +69,34 @@ for (const backend of testDatabases()) {
     });
 
     it('the cookie reads what the key reads, in its organization only', async () => {
-      const { cookie } = await signIn({ apiKey: acme.apiKey });
+      const { cookie, session } = await signIn({ apiKey: acme.apiKey });
       assert.equal((await withCookie(cookie!, '/organizations/self/subscriptions')).status, 200);
       assert.equal((await withCookie(cookie!, `/organizations/${acme.organizationUuid}/subscriptions`)).status, 200);
       const foreign = await withCookie(cookie!, `/organizations/${other.organizationUuid}/subscriptions`);
       assert.equal(foreign.status, 403);
       assert.equal(((await foreign.json()) as { errorType: string }).errorType, 'FORBIDDEN');
-      // The key's scopes, not more: READ:USERINFO is not among them.
-      const details = await withCookie(cookie!, '/organizations/self');
-      assert.equal(details.status, 403);
-      assert.equal(((await details.json()) as { errorType: string }).errorType, 'INSUFFICIENT_SCOPE');
+      // An answer for this session only: no shared cache keeps it.
+      const answer = await withCookie(cookie!, '/organizations/self/subscriptions');
+      assert.equal(answer.headers.get('cache-control'), 'no-store');
+      assert.match(answer.headers.get('vary') ?? '', /cookie/i);
+      // The key's scopes, not more: READ:FINANCE is not among them.
+      const finance = await withCookie(cookie!, '/organizations/self/subscriptions', {
+        method: 'POST',
+        headers: { 'x-csrf-token': session.csrfToken },
+        body: JSON.stringify({
+          uuid: uuidV1(),
+          transportName: 'WEBHOOK',
+          eventNames: ['InvoiceCreated'],
+          destination: 'http://127.0.0.1:9/x',
+          contactEmail: 'a@example.com',
+        }),
+      });
+      assert.equal(finance.status, 403);
+      assert.equal(((await finance.json()) as { errorType: string }).errorType, 'INSUFFICIENT_SCOPE');
+      // Only the routes the Console calls take the cookie: not the business APIs.
+      for (const path of ['/organizations/self', '/organizations/self/products', '/users/self', '/payment-terminals', '/undelivered']) {
+        assert.equal((await withCookie(cookie!, path)).status, 401, path);
+      }
       // An organization's session is not the operator's.
       const admin = await withCookie(cookie!, '/admin/organizations');
       assert.equal(admin.status, 401);
@@ -80,8 +104,17 @@ for (const backend of testDatabases()) {
 
     it('a change made with the cookie needs the CSRF token, and a wrong one changes nothing', async () => {
       const { cookie, session } = await signIn({ apiKey: acme.apiKey });
-      const body = JSON.stringify({ transportName: 'WEBHOOK', eventNames: ['PurchaseCreated'], destination: 'http://127.0.0.1:9/x', contactEmail: 'a@example.com' });
-      for (const headers of [{}, { 'x-csrf-token': 'nope' }, { 'x-csrf-token': session.csrfToken.slice(1) + 'A' }] as Record<string, string>[]) {
+      const body = JSON.stringify({
+        uuid: uuidV1(),
+        transportName: 'WEBHOOK',
+        eventNames: ['PurchaseCreated'],
+        destination: 'http://127.0.0.1:9/x',
+        contactEmail: 'a@example.com',
+      });
+      for (const headers of [{}, { 'x-csrf-token': 'nope' }, { 'x-csrf-token': session.csrfToken.slice(1) + 'A' }] as Record<
+        string,
+        string
+      >[]) {
         const res = await withCookie(cookie!, '/organizations/self/subscriptions', { method: 'POST', body, headers });
         assert.equal(res.status, 403);
         assert.equal(((await res.json()) as { errorType: string }).errorType, 'CSRF_TOKEN_INVALID');
@@ -89,9 +122,125 @@ for (const backend of testDatabases()) {
       const list = (await (await withCookie(cookie!, '/organizations/self/subscriptions')).json()) as unknown[];
       assert.equal(list.length, 0, 'nothing was created');
       // With the token the request reaches the route (which then checks the destination).
-      const res = await withCookie(cookie!, '/organizations/self/subscriptions', { method: 'POST', body, headers: { 'x-csrf-token': session.csrfToken } });
+      const res = await withCookie(cookie!, '/organizations/self/subscriptions', {
+        method: 'POST',
+        body,
+        headers: { 'x-csrf-token': session.csrfToken },
+      });
       assert.notEqual(res.status, 403);
       assert.notEqual(res.status, 401);
+    });
+
+    it('PUT and DELETE need the CSRF token too', async () => {
+      const as = asCredential(h, acme);
+      const receiver = await startReceiver();
+      try {
+        const created = await as('POST', '/organizations/self/subscriptions', {
+          uuid: uuidV1(),
+          transportName: 'WEBHOOK',
+          eventNames: ['PurchaseCreated'],
+          destination: receiver.url,
+          contactEmail: 'a@example.com',
+        });
+        assert.equal(created.status, 200);
+        const { uuid } = (await created.json()) as { uuid: string };
+        const { cookie } = await signIn({ apiKey: acme.apiKey });
+        const put = await withCookie(cookie!, `/organizations/self/subscriptions/${uuid}`, {
+          method: 'PUT',
+          body: JSON.stringify({ contactEmail: 'b@example.com' }),
+        });
+        assert.equal(put.status, 403);
+        const del = await withCookie(cookie!, `/organizations/self/subscriptions/${uuid}`, { method: 'DELETE' });
+        assert.equal(del.status, 403);
+        const list = (await (await as('GET', '/organizations/self/subscriptions')).json()) as { uuid: string; contactEmail: string }[];
+        assert.deepEqual(
+          list.filter((s) => s.uuid === uuid).map((s) => s.contactEmail),
+          ['a@example.com'],
+        );
+        assert.equal((await as('DELETE', `/organizations/self/subscriptions/${uuid}`)).status, 204);
+      } finally {
+        await receiver.close();
+      }
+    });
+
+    it("another site's page cannot sign a visitor in (login CSRF): JSON only, from this site only", async () => {
+      const form = await h.request('/console/session', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: `apiKey=${encodeURIComponent(acme.apiKey)}`,
+      });
+      assert.equal(form.status, 400);
+      assert.equal(form.headers.get('set-cookie'), null);
+      const text = await h.request('/console/session', {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: JSON.stringify({ apiKey: acme.apiKey }),
+      });
+      assert.ok(text.status === 400 || text.status === 415, String(text.status));
+      assert.equal(text.headers.get('set-cookie'), null);
+      for (const headers of [
+        { origin: 'http://evil.example' },
+        { 'sec-fetch-site': 'cross-site' },
+        { 'sec-fetch-site': 'same-site' },
+      ] as Record<string, string>[]) {
+        const res = await h.request('/console/session', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify({ apiKey: acme.apiKey }),
+        });
+        assert.equal(res.status, 403, JSON.stringify(headers));
+        assert.equal(res.headers.get('set-cookie'), null);
+      }
+      const own = await h.request('/console/session', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: h.url, 'sec-fetch-site': 'same-origin' },
+        body: JSON.stringify({ apiKey: acme.apiKey }),
+      });
+      assert.equal(own.status, 200);
+    });
+
+    it('over HTTPS (HERALD_PUBLIC_URL https) the cookie is Secure and __Host- named', async () => {
+      const secure = await startTestHerald(backend, {
+        testDb: h.testDb,
+        clock,
+        config: { publicUrl: 'https://herald.example', encryptionKey: h.config.encryptionKey },
+      });
+      try {
+        const res = await secure.request('/console/session', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ apiKey: acme.apiKey }),
+        });
+        assert.equal(res.status, 200);
+        const setCookie = res.headers.get('set-cookie')!;
+        assert.match(setCookie, /^__Host-herald_console=o\./);
+        assert.match(setCookie, /; Secure/i);
+        assert.match(setCookie, /Path=\//);
+        assert.doesNotMatch(setCookie, /Domain=/i);
+        const cookie = setCookie.split(';')[0]!;
+        assert.equal((await secure.request('/organizations/self/subscriptions', { headers: { cookie } })).status, 200);
+      } finally {
+        await secure.stop();
+      }
+    });
+
+    it("an operator's session ends when it expires and when the admin token changes", async () => {
+      const { cookie } = await signIn({ adminToken: TEST_ADMIN_TOKEN });
+      assert.equal((await withCookie(cookie!, '/admin/organizations')).status, 200);
+      const rotated = await startTestHerald(backend, {
+        testDb: h.testDb,
+        clock,
+        config: { adminToken: 'a-new-admin-token-0123456789abcdef', encryptionKey: h.config.encryptionKey },
+      });
+      try {
+        const res = await rotated.request('/admin/organizations', { headers: { cookie: cookie! } });
+        assert.equal(res.status, 401);
+        assert.match(((await res.json()) as { developerMessage: string }).developerMessage, /admin token changed/);
+      } finally {
+        await rotated.stop();
+      }
+      clock.advance(601_000);
+      assert.equal((await withCookie(cookie!, '/admin/organizations')).status, 401);
     });
 
     it('GET /console/session answers the session and its CSRF token; DELETE signs out', async () => {
@@ -129,6 +278,7 @@ for (const backend of testDatabases()) {
     it('the admin token signs the operator in: admin routes open, organization routes do not', async () => {
       const { res, cookie, session } = await signIn({ adminToken: TEST_ADMIN_TOKEN });
       assert.equal(res.status, 200);
+      assert.equal(res.headers.get('cache-control'), 'no-store');
       assert.equal(session.kind, 'admin');
       assert.equal(session.organizationUuid, null);
       assert.ok(!res.headers.get('set-cookie')!.includes(TEST_ADMIN_TOKEN));
@@ -149,12 +299,22 @@ for (const backend of testDatabases()) {
     });
 
     it('wrong credentials get 401 and no cookie; bad bodies get 400', async () => {
-      for (const body of [{ apiKey: 'hk_live_nope' }, { apiKey: acme.apiKey.slice(0, -2) + 'xx' }, { adminToken: 'not-the-admin-token-at-all-0000' }]) {
+      for (const body of [
+        { apiKey: 'hk_live_nope' },
+        { apiKey: acme.apiKey.slice(0, -2) + 'xx' },
+        { adminToken: 'not-the-admin-token-at-all-0000' },
+      ]) {
         const { res } = await signIn(body);
         assert.equal(res.status, 401, JSON.stringify(body));
         assert.equal(res.headers.get('set-cookie'), null);
       }
-      for (const body of [{}, { apiKey: acme.apiKey, adminToken: TEST_ADMIN_TOKEN }, { apiKey: 'x'.repeat(5000) }, { apiKey: [] }, { other: 1 }]) {
+      for (const body of [
+        {},
+        { apiKey: acme.apiKey, adminToken: TEST_ADMIN_TOKEN },
+        { apiKey: 'x'.repeat(5000) },
+        { apiKey: [] },
+        { other: 1 },
+      ]) {
         const { res, session } = await signIn(body);
         assert.equal(res.status, 400, JSON.stringify(body).slice(0, 80));
         assert.equal((session as unknown as { errorType: string }).errorType, 'VALIDATION_ERROR');
@@ -165,7 +325,9 @@ for (const backend of testDatabases()) {
 
     it('an Authorization header wins over the cookie', async () => {
       const { cookie } = await signIn({ apiKey: acme.apiKey });
-      const res = await withCookie(cookie!, `/organizations/${other.organizationUuid}/subscriptions`, { headers: { authorization: other.auth } });
+      const res = await withCookie(cookie!, `/organizations/${other.organizationUuid}/subscriptions`, {
+        headers: { authorization: other.auth },
+      });
       assert.equal(res.status, 200);
     });
 

@@ -44,7 +44,9 @@ for (const backend of testDatabases()) {
       const as = asCredential(h, theirs);
       const subs = await (await as('GET', '/organizations/self/subscriptions')).json();
       const messages = await (await as('GET', `/organizations/self/subscriptions/${ids.subscriptionUuid}/messages`)).json();
-      const attempts = await (await as('GET', `/organizations/self/subscriptions/${ids.subscriptionUuid}/messages/${ids.messageId}/attempts`)).json();
+      const attempts = await (
+        await as('GET', `/organizations/self/subscriptions/${ids.subscriptionUuid}/messages/${ids.messageId}/attempts`)
+      ).json();
       const products = await (await as('GET', '/organizations/self/products')).json();
       const terminal = await (await as('GET', `/payment-terminals/${ids.paymentTerminalId}`)).json();
       const org = await (await as('GET', '/organizations/self')).json();
@@ -56,7 +58,11 @@ for (const backend of testDatabases()) {
       h = await startTestHerald(backend, { roles: { api: true, worker: true }, config: { retrySchedule: [3600] } });
       receiver = await startReceiver();
       // The TestMessage passes; the other organization's message then fails and stays undelivered.
-      receiver.respondWith((req) => ((req.json as { eventName?: string } | undefined)?.eventName === 'TestMessage' ? { status: 200 } : { status: 500, body: 'their receiver says no' }));
+      receiver.respondWith((req) =>
+        (req.json as { eventName?: string } | undefined)?.eventName === 'TestMessage'
+          ? { status: 200 }
+          : { status: 500, body: 'their receiver says no' },
+      );
       mine = await createCredential(h, [...SCOPES]);
       theirs = await createCredential(h, [...SCOPES]);
       const as = asCredential(h, theirs);
@@ -82,12 +88,22 @@ for (const backend of testDatabases()) {
       }, 'their undelivered message is listed');
       ids.id = undelivered;
 
-      const product = await as('POST', '/organizations/self/products', { name: 'Their product', variants: [{ name: 'Only', price: { amount: 100, currencyId: 'SEK' } }] });
+      const product = await as('POST', '/organizations/self/products', {
+        name: 'Their product',
+        variants: [{ name: 'Only', price: { amount: 100, currencyId: 'SEK' } }],
+      });
       assert.ok(product.status < 300, `product: ${product.status}`);
       const productBody = (await product.json()) as { uuid: string };
       ids.productUuid = productBody.uuid;
       const terminal = await as('POST', '/payment-terminals', {
-        paymentTerminal: { name: 'Their terminal', protocol: 'ws', ip: '192.168.10.10', locationId: '5f243d100617680712e78dd7', partNumber: 'TRD30110877A', serialNumber: 'THEIR-SERIAL' },
+        paymentTerminal: {
+          name: 'Their terminal',
+          protocol: 'ws',
+          ip: '192.168.10.10',
+          locationId: '5f243d100617680712e78dd7',
+          partNumber: 'TRD30110877A',
+          serialNumber: 'THEIR-SERIAL',
+        },
       });
       assert.equal(terminal.status, 200, await terminal.clone().text());
       ids.paymentTerminalId = ((await terminal.json()) as { paymentTerminal: { _id: string } }).paymentTerminal._id;
@@ -97,7 +113,15 @@ for (const backend of testDatabases()) {
       ids.requestId = '6f1c1b2e-0000-4000-8000-000000000001';
       ids.purchaseUuid = '6f1c1b2e-0000-1000-8000-000000000002';
       ids.locationUuid = '6f1c1b2e-0000-1000-8000-000000000003';
-      secrets = ['their-secret-destination', 'their-contact@theirs.example', subscription.signingKey, 'Their product', 'THEIR-SERIAL', 'their receiver says no', ids.messageId];
+      secrets = [
+        'their-secret-destination',
+        'their-contact@theirs.example',
+        subscription.signingKey,
+        'Their product',
+        'THEIR-SERIAL',
+        'their receiver says no',
+        ids.messageId,
+      ];
 
       const signIn = await h.request('/console/session', {
         method: 'POST',
@@ -115,19 +139,24 @@ for (const backend of testDatabases()) {
     });
 
     it('no route answers my session with their data, or lets it change anything of theirs', async () => {
-      const doc = (await (await h.request('/openapi.json')).json()) as { paths: Record<string, Partial<Record<Method, { security?: unknown[] }>>> };
+      const doc = (await (await h.request('/openapi.json')).json()) as {
+        paths: Record<string, Partial<Record<Method, { security?: unknown[] }>>>;
+      };
       let checked = 0;
+      const sessionRoutes = new Set<string>();
       for (const [template, operations] of Object.entries(doc.paths)) {
         if (template.startsWith('/admin') || template.startsWith('/console')) continue;
-        for (const [method, op] of Object.entries(operations) as [Method, { security?: unknown[] }][]) {
+        for (const [method, op] of Object.entries(operations) as [Method, { security?: Record<string, unknown>[] }][]) {
           if (!['get', 'post', 'put', 'delete', 'patch'].includes(method)) continue;
           if (Array.isArray(op.security) && op.security.length === 0) continue; // public: /events, /token, probes
+          // The routes the Console calls take its session; the others answer it 401.
+          const takesSession = (op.security ?? []).some((s) => 'consoleSession' in s);
           const params = [...template.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
           // Their organization in the path, or mine with their ids.
           const variants = params.includes('organizationUuid') ? [theirs.organizationUuid, 'self'] : ['self'];
           for (const org of variants) {
-            if (org === 'self' && params.length === 1 && params[0] === 'organizationUuid') continue; // my own data
-            if (org === 'self' && params.length === 0) continue; // lists of my own (e.g. GET /payment-terminals) are checked below
+            if (org === 'self' && params.length === 1 && params[0] === 'organizationUuid' && takesSession) continue; // my own data
+            if (org === 'self' && params.length === 0 && takesSession) continue;
             const path = template.replace(/\{(\w+)\}/g, (_, name: string) => {
               if (name === 'organizationUuid') return org;
               const v = ids[name];
@@ -136,29 +165,54 @@ for (const backend of testDatabases()) {
             });
             const res = await h.request(path, {
               method: method.toUpperCase(),
-              headers: { cookie, 'x-csrf-token': csrf, ...(method === 'get' || method === 'delete' ? {} : { 'content-type': 'application/json' }) },
+              headers: {
+                cookie,
+                'x-csrf-token': csrf,
+                ...(method === 'get' || method === 'delete' ? {} : { 'content-type': 'application/json' }),
+              },
               body: method === 'get' || method === 'delete' ? undefined : '{}',
               signal: AbortSignal.timeout(30_000),
             });
             const text = await res.text();
             const what = `${method.toUpperCase()} ${path} → ${res.status} ${text.slice(0, 200)}`;
-            assert.ok(res.status >= 400 && res.status < 500, what);
-            if (org !== 'self') assert.equal(res.status, 403, what);
+            // Exactly: 401 where the session is not a credential, 403 naming their
+            // organization, 404 for their subscription or message under mine.
+            assert.equal(res.status, !takesSession ? 401 : org === 'self' ? 404 : 403, what);
             for (const s of secrets) assert.ok(!text.includes(s), `${what} shows their "${s}"`);
             checked++;
+            if (takesSession) sessionRoutes.add(`${method} ${template}`);
           }
         }
       }
       assert.ok(checked >= 30, `only ${checked} requests checked`);
+      // Every route the Console's subscriber views call was among them.
+      for (const r of [
+        'get /organizations/{organizationUuid}/subscription-stats',
+        'put /organizations/{organizationUuid}/subscriptions/{subscriptionUuid}',
+        'delete /organizations/{organizationUuid}/subscriptions/{subscriptionUuid}',
+        'get /organizations/{organizationUuid}/subscriptions/{subscriptionUuid}/messages',
+        'get /organizations/{organizationUuid}/subscriptions/{subscriptionUuid}/messages/{messageId}/attempts',
+        'post /organizations/{organizationUuid}/subscriptions/{subscriptionUuid}/messages/{messageId}/resend',
+        'post /organizations/{organizationUuid}/subscriptions/{subscriptionUuid}/resend',
+        'post /organizations/{organizationUuid}/subscriptions/{subscriptionUuid}/test-event',
+        'post /organizations/{organizationUuid}/subscriptions/{subscriptionUuid}/rotate-signing-key',
+      ]) {
+        assert.ok(sessionRoutes.has(r), `${r} was not checked with the session`);
+      }
       assert.equal(await theirView(), snapshot, 'their data changed');
     });
 
-    it("my own lists show none of theirs", async () => {
-      for (const path of ['/organizations/self/subscriptions', '/organizations/self/subscription-stats', '/organizations/self/attempts', '/organizations/self/products', '/payment-terminals', '/undelivered', '/organizations/self/purchases']) {
+    it('my own lists show none of theirs', async () => {
+      for (const path of [
+        '/organizations/self/subscriptions',
+        '/organizations/self/subscription-stats',
+        '/organizations/self/attempts',
+      ]) {
         const res = await h.request(path, { headers: { cookie } });
         const text = await res.text();
         assert.equal(res.status, 200, `${path}: ${text.slice(0, 200)}`);
-        for (const s of [...secrets, ids.subscriptionUuid!, ids.paymentTerminalId!]) assert.ok(!text.includes(s), `${path} shows their "${s}"`);
+        for (const s of [...secrets, ids.subscriptionUuid!, ids.paymentTerminalId!])
+          assert.ok(!text.includes(s), `${path} shows their "${s}"`);
       }
     });
 
@@ -167,10 +221,16 @@ for (const backend of testDatabases()) {
       for (const [template, operations] of Object.entries(doc.paths)) {
         if (!template.startsWith('/admin')) continue;
         for (const method of Object.keys(operations)) {
-          const path = template.replace(/\{(\w+)\}/g, (_, name: string) => (name === 'organizationUuid' ? theirs.organizationUuid : (ids[name] ?? '00000000-0000-1000-8000-000000000000')));
+          const path = template.replace(/\{(\w+)\}/g, (_, name: string) =>
+            name === 'organizationUuid' ? theirs.organizationUuid : (ids[name] ?? '00000000-0000-1000-8000-000000000000'),
+          );
           const res = await h.request(path, {
             method: method.toUpperCase(),
-            headers: { cookie, 'x-csrf-token': csrf, ...(method === 'get' || method === 'delete' ? {} : { 'content-type': 'application/json' }) },
+            headers: {
+              cookie,
+              'x-csrf-token': csrf,
+              ...(method === 'get' || method === 'delete' ? {} : { 'content-type': 'application/json' }),
+            },
             body: method === 'get' || method === 'delete' ? undefined : '{}',
           });
           assert.equal(res.status, 401, `${method} ${path}`);

@@ -126,14 +126,12 @@ export function OperatorOrganization({ organizationUuid }: { organizationUuid: s
       <p class="crumbs">
         <a href={href('ops', 'organizations')}>← Organizations</a>
       </p>
+      <h1>{org.data?.name ?? 'Organization'}</h1>
       <Loaded state={org}>
         {(o) => (
-          <>
-            <h1>{o.name}</h1>
-            <p class="muted">
-              <code>{o.organizationUuid}</code> · created <Time iso={o.created} />
-            </p>
-          </>
+          <p class="muted">
+            <code>{o.organizationUuid}</code> · created <Time iso={o.created} />
+          </p>
         )}
       </Loaded>
       <section aria-labelledby="keys-heading">

@@ -119,7 +119,9 @@ export function SubscriptionView({
   if (sub.data === undefined) {
     return (
       <>
-        <h1>Subscription</h1>
+        <div class="heading">
+          <h1>Subscription</h1>
+        </div>
         <p class="muted" aria-busy="true">
           Loading…
         </p>

@@ -5,7 +5,7 @@ import type { Principal } from '../../domain/principal.js';
 import type { Scope } from '../../domain/scopes.js';
 import { forbidden, HeraldError, unauthorized } from '../../errors.js';
 import { bearerToken } from './bearer.js';
-import { consoleSessionOf } from './console-cookie.js';
+import { consoleSessionOf, sessionCookieOf } from './console-cookie.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -28,6 +28,12 @@ export interface CredentialOptions {
    * and the Bearer credential is the principal.
    */
   apiKeyHeader?: boolean;
+  /**
+   * Also accept an organization's Console session cookie (when no header is sent): only
+   * on the routes the Console calls (subscriptions, their messages and stats), so a
+   * session opens no more than the page needs.
+   */
+  consoleSession?: boolean;
 }
 
 async function authenticateOrExplain(ctx: DomainContext, reply: FastifyReply, token: string): Promise<Principal> {
@@ -53,7 +59,7 @@ export function requireCredential(app: FastifyInstance, ctx: DomainContext, opts
     const xApiKey = opts.apiKeyHeader ? req.headers['x-api-key'] : undefined;
     if (Array.isArray(xApiKey)) throw unauthorized('UNAUTHORIZED', 'send one x-api-key header, not several');
     if (!header && !xApiKey) {
-      const session = await consoleSessionOf(ctx, req, reply);
+      const session = opts.consoleSession ? await consoleSessionOf(ctx, req, reply) : undefined;
       if (session?.kind === 'admin') {
         throw unauthorized('UNAUTHORIZED', "the Console session is an operator's: organization routes need a sign-in with the organization's API key");
       }
@@ -63,6 +69,9 @@ export function requireCredential(app: FastifyInstance, ctx: DomainContext, opts
         return;
       }
       reply.header('www-authenticate', 'Bearer');
+      if (!opts.consoleSession && sessionCookieOf(req)) {
+        throw unauthorized('UNAUTHORIZED', 'this route takes an Authorization header: a Console session opens only the routes the Console calls');
+      }
       throw unauthorized(
         'UNAUTHORIZED',
         `missing Authorization header: send "Bearer <access token or API key>"${opts.apiKeyHeader ? ' or an x-api-key header' : ''}`,

@@ -134,7 +134,7 @@ export default fp(
               in: 'cookie',
               name: 'herald_console',
               description:
-                'The Console\'s session (POST /console/session sets it, HttpOnly, SameSite=Strict). Taken by every route a Bearer credential or the admin token opens, when the request has no Authorization header; a change (any method but GET/HEAD) must also send the session\'s csrfToken in x-csrf-token.',
+                "The Console's session (POST /console/session sets it, HttpOnly, SameSite=Strict; `__Host-herald_console` over HTTPS). An organization's is taken by the subscription routes (the Pusher API's, their messages, attempts, stats, test events), an operator's by the admin routes, when the request has no Authorization header; a change (any method but GET/HEAD) must also send the session's csrfToken in x-csrf-token.",
             },
           },
         },

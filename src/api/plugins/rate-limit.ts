@@ -41,7 +41,7 @@ export const RATE_LIMIT_MAX_KEYS = 10_000;
 /** Paths that are never limited: probes, metrics, the API reference. */
 const UNLIMITED = /^\/(?:healthz|readyz|metrics|openapi\.json|docs)(?:\/|$)/;
 const TOKEN = /^\/token\/?$/;
-/** The Console's sign-in: an API key or the admin token is guessed here as at POST /token. */
+/** The Console's sign-in (POST): an API key or the admin token is guessed here as at POST /token. */
 const CONSOLE_SESSION = /^\/console\/session\/?$/;
 /** The Console's own files. */
 const CONSOLE_FILES = /^\/console(?:\/|$)/;
@@ -62,7 +62,7 @@ type Policy = 'unlimited' | 'credential' | 'token' | 'admin';
 function policyOf(req: FastifyRequest): Policy {
   const path = req.routeOptions.url ?? req.url.split('?')[0]!;
   if (!isRateLimited(path)) return 'unlimited';
-  if (TOKEN.test(path) || CONSOLE_SESSION.test(path)) return 'token';
+  if (TOKEN.test(path) || (CONSOLE_SESSION.test(path) && req.method === 'POST')) return 'token';
   if (CONSOLE_FILES.test(path)) return 'unlimited';
   if (PUBLISH.has(path)) return 'credential';
   if (ADMIN.test(path)) return 'admin';

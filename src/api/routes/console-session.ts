@@ -1,10 +1,10 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { DomainContext } from '../../domain/context.js';
 import { csrfTokenOf, signInWithAdminToken, signInWithApiKey, type ConsoleSession } from '../../domain/identity/console-sessions.js';
 import { getOrganization } from '../../domain/organizations.js';
-import { badRequest, unauthorized } from '../../errors.js';
-import { clearSessionCookie, consoleSessionOf, sessionCookieOf, setSessionCookie } from '../plugins/console-cookie.js';
+import { badRequest, forbidden, unauthorized } from '../../errors.js';
+import { clearSessionCookie, consoleSessionOf, isSecureSite, sessionCookieOf, setSessionCookie } from '../plugins/console-cookie.js';
 import { errors } from '../schemas.js';
 
 const SessionSchema = Type.Object(
@@ -21,6 +21,38 @@ const SessionSchema = Type.Object(
   },
   { $id: 'ConsoleSession' },
 );
+
+/**
+ * A sign-in from the Console's own page only. Another site's page could otherwise post
+ * a form here and sign the visitor into the attacker's organization (login CSRF: a
+ * top-level form post carries no cookie to steal, and SameSite does not stop the answer
+ * from setting one). So: JSON only (a cross-site form cannot send it without a CORS
+ * preflight, which Herald never grants), and when the browser says where the request
+ * comes from (Sec-Fetch-Site, Origin), that must be this site.
+ */
+function refuseCrossSite(req: FastifyRequest, publicUrl: string | undefined): void {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json') {
+    throw badRequest('VALIDATION_ERROR', 'sign in with a JSON body: {"apiKey": ...} or {"adminToken": ...}', [
+      { propertyName: 'body', developerMessage: 'must be application/json' },
+    ]);
+  }
+  const site = req.headers['sec-fetch-site'];
+  const origin = req.headers.origin;
+  // By host: behind a proxy that ends TLS the scheme Herald sees is not the page's.
+  const sameOrigin = origin === undefined || hostOf(origin) === req.host || (publicUrl !== undefined && hostOf(origin) === hostOf(publicUrl));
+  if ((site !== undefined && site !== 'same-origin' && site !== 'none') || !sameOrigin) {
+    throw forbidden('FORBIDDEN', "the Console's sign-in takes requests from the Console's own page only");
+  }
+}
+
+function hostOf(url: string): string | undefined {
+  try {
+    return new URL(url).host;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * The Console's sign-in (issue 11): trades an API key or the admin token for a session
@@ -58,10 +90,11 @@ export default async function consoleSessionRoutes(app: FastifyInstance, opts: {
           },
           { additionalProperties: false, description: 'One of the two.' },
         ),
-        response: { 200: Type.Ref('ConsoleSession'), ...errors(400, 401) },
+        response: { 200: Type.Ref('ConsoleSession'), ...errors(400, 401, 403) },
       },
     },
     async (req, reply) => {
+      refuseCrossSite(req, ctx.config.publicUrl);
       const body = req.body as { apiKey?: string; adminToken?: string };
       if ((body.apiKey === undefined) === (body.adminToken === undefined)) {
         throw badRequest('VALIDATION_ERROR', 'send either apiKey or adminToken', [
@@ -69,7 +102,7 @@ export default async function consoleSessionRoutes(app: FastifyInstance, opts: {
         ]);
       }
       const signedIn = body.apiKey !== undefined ? await signInWithApiKey(ctx, body.apiKey.trim()) : signInWithAdminToken(ctx, body.adminToken!);
-      setSessionCookie(reply, req, signedIn.value, signedIn.session.expiresAt);
+      setSessionCookie(reply, isSecureSite(req, ctx.config), signedIn.value, signedIn.session.expiresAt);
       return reply.header('cache-control', 'no-store').send(await describe(signedIn.session, signedIn.value));
     },
   );
@@ -108,7 +141,7 @@ export default async function consoleSessionRoutes(app: FastifyInstance, opts: {
       } catch (err) {
         if (!(err instanceof Error && 'kind' in err && err.kind === 'unauthorized')) throw err;
       }
-      clearSessionCookie(reply);
+      clearSessionCookie(req, reply);
       return reply.status(204).send();
     },
   );

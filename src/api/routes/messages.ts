@@ -82,7 +82,7 @@ export default async function messageRoutes(app: FastifyInstance, opts: { ctx: D
   const { ctx, admin } = opts;
   const base = `${admin ? '/admin' : ''}/organizations/:organizationUuid/subscriptions/:subscriptionUuid`;
   const tags = [admin ? 'admin' : 'attempt log'];
-  const security: Record<string, string[]>[] = [{ [admin ? 'admin' : 'bearer']: [] }];
+  const security: Record<string, string[]>[] = [{ [admin ? 'admin' : 'bearer']: [] }, { consoleSession: [] }];
 
   function scopeOf(req: FastifyRequest): LogScope {
     const p = req.params as { organizationUuid: string; subscriptionUuid: string };

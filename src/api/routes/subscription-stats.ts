@@ -21,13 +21,13 @@ const WindowSchema = (window: string) =>
 /** GET /organizations/{organizationUuid}/subscription-stats: each subscription's health and traffic (the Console's list). */
 export default async function subscriptionStatsRoutes(app: FastifyInstance, opts: { ctx: DomainContext }) {
   const { ctx } = opts;
-  requireCredential(app, ctx);
+  requireCredential(app, ctx, { consoleSession: true });
   app.get(
     '/organizations/:organizationUuid/subscription-stats',
     {
       schema: {
         tags: ['attempt log'],
-        security: [{ bearer: [] }],
+        security: [{ bearer: [] }, { consoleSession: [] }],
         summary: "Each subscription's status and its messages and attempts over the last hour and day.",
         description:
           "Every live webhook subscription of the credential's mode whose events' scopes it holds (as GET .../subscriptions lists them), " +

@@ -106,11 +106,12 @@ function inputOf(req: FastifyRequest): SubscriptionInput {
 /** The Pusher API: /organizations/{organizationUuid}/subscriptions. */
 export default async function subscriptionRoutes(app: FastifyInstance, opts: { ctx: DomainContext; probe: DestinationProbe }) {
   const { ctx, probe } = opts;
-  requireCredential(app, ctx);
+  requireCredential(app, ctx, { consoleSession: true });
   app.addSchema(SubscriptionSchema);
   await app.register(messageRoutes, { ctx, admin: false });
   const tags = ['subscriptions (Pusher API)'];
-  const security = [{ bearer: [] }];
+  // The Console's session too (docs/console.md): its cookie is the key's access token.
+  const security: Record<string, string[]>[] = [{ bearer: [] }, { consoleSession: [] }];
 
   app.post(
     '/organizations/:organizationUuid/subscriptions',

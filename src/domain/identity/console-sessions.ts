@@ -21,7 +21,13 @@ import { authenticateApiKey } from './authenticate.js';
  * revoked (access tokens stop within HERALD_CREDENTIAL_CACHE_SECONDS).
  */
 
+/**
+ * The cookie's name: over HTTPS `__Host-herald_console` (the browser then takes it only
+ * Secure, for this host and path /, so no sibling subdomain can plant one), else
+ * `herald_console`.
+ */
 export const SESSION_COOKIE = 'herald_console';
+export const SECURE_SESSION_COOKIE = '__Host-herald_console';
 export const CSRF_HEADER = 'x-csrf-token';
 
 export type ConsoleSession =
