@@ -344,6 +344,35 @@ describe('Console in a browser', { skip }, () => {
   });
 
   it('operator: the delivery backlog and chart, organizations and their keys, the mail outbox', async () => {
+    // A destination that is down: its subscription turns FAILING, so the operator sees it.
+    const down = await startReceiver();
+    down.respondWith((req: ReceivedRequest) =>
+      (req.json as { eventName?: string } | undefined)?.eventName === 'TestMessage' ? { status: 200 } : { status: 503, body: 'maintenance' },
+    );
+    try {
+      const as = asCredential(h, acme);
+      const created = await as('POST', '/organizations/self/subscriptions', {
+        uuid: uuidV1(),
+        transportName: 'WEBHOOK',
+        eventNames: ['ProductCreated'],
+        destination: down.url,
+        contactEmail: 'ops@acme.example',
+      });
+      assert.equal(created.status, 200);
+      const { uuid } = (await created.json()) as { uuid: string };
+      assert.equal((await as('POST', `/organizations/self/subscriptions/${uuid}/test-event`, {})).status, 202);
+      await down.waitFor(2);
+      await eventually(async () => {
+        const list = (await (await as('GET', '/organizations/self/subscriptions')).json()) as { uuid: string; status: string }[];
+        return list.find((x) => x.uuid === uuid)?.status === 'FAILING' ? true : undefined;
+      }, 'the subscription to the destination that is down is FAILING');
+      await operatorViews(down.origin);
+    } finally {
+      await down.close();
+    }
+  });
+
+  async function operatorViews(downOrigin: string) {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
     assert.deepEqual(await context.cookies(), []);
@@ -351,6 +380,9 @@ describe('Console in a browser', { skip }, () => {
     await page.getByRole('heading', { name: 'Delivery' }).waitFor();
     await page.getByText('Waiting to be sent').waitFor();
     await page.locator('figure.chart svg').waitFor();
+    const troubled = page.getByRole('row').filter({ hasText: downOrigin });
+    await troubled.waitFor();
+    assert.match(await troubled.innerText(), /1\s+since/);
     await shoot('operator-delivery');
 
     await page.getByRole('link', { name: 'Organizations', exact: true }).click();
@@ -378,5 +410,5 @@ describe('Console in a browser', { skip }, () => {
     await page.getByRole('heading', { name: 'Mail outbox' }).waitFor();
     await page.locator('[aria-busy="true"]').waitFor({ state: 'detached' });
     await shoot('operator-mails');
-  });
+  }
 });
