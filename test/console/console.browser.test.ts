@@ -140,6 +140,14 @@ describe('Console in a browser', { skip }, () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
   }
 
+  it("the API reference at /docs renders under its Content-Security-Policy (it shares the Console's origin)", async () => {
+    await freshPage();
+    const res = await page.goto(`${h.url}/docs/`);
+    assert.match(res!.headers()['content-security-policy'] ?? '', /frame-ancestors 'none'/);
+    await page.locator('.swagger-ui .info .title').filter({ hasText: 'Herald' }).waitFor();
+    await page.locator('.opblock-tag').first().waitFor();
+  });
+
   it('signs in with an API key from the keyboard; a wrong key is told why and gets no session', async () => {
     await freshPage();
     await page.goto(`${h.url}/console/`);
