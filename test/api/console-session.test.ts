@@ -323,6 +323,31 @@ for (const backend of testDatabases()) {
       assert.equal(garbage.status, 401);
     });
 
+    it('sign-in attempts are rate limited per address, with POST /token', async () => {
+      const limited = await startTestHerald(backend, {
+        testDb: h.testDb,
+        clock,
+        config: { rateLimitTokenPerMinute: 2, encryptionKey: h.config.encryptionKey },
+      });
+      try {
+        const attempt = () =>
+          limited.request('/console/session', {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ apiKey: 'hk_live_guess' }),
+          });
+        assert.equal((await attempt()).status, 401);
+        assert.equal((await attempt()).status, 401);
+        const third = await attempt();
+        assert.equal(third.status, 429);
+        assert.equal(third.headers.get('set-cookie'), null);
+        // Reading the session is not a sign-in: it does not count.
+        assert.equal((await limited.request('/console/session')).status, 401);
+      } finally {
+        await limited.stop();
+      }
+    });
+
     it('an Authorization header wins over the cookie', async () => {
       const { cookie } = await signIn({ apiKey: acme.apiKey });
       const res = await withCookie(cookie!, `/organizations/${other.organizationUuid}/subscriptions`, {
