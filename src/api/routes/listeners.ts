@@ -78,6 +78,8 @@ export default async function listenerRoutes(app: FastifyInstance, opts: { ctx: 
 
   // The streams this process holds, by listener id (one each).
   const streams = new Map<string, ServerResponse>();
+  // Set when the server starts closing: from then on no stream opens (see preClose).
+  let closing = false;
   /** Writes to a stream that is still open; false when it is not (it closed meanwhile). */
   const write = (res: ServerResponse | undefined, text: string): boolean => {
     if (!res || res.writableEnded || res.destroyed) return false;
@@ -129,11 +131,19 @@ export default async function listenerRoutes(app: FastifyInstance, opts: { ctx: 
   }, SWEEP_MS);
   sweep.unref();
   // Before the server waits for its requests to finish: a stream never does by itself.
+  // Every stream ends here, whatever the timing: one whose request is still being
+  // authorized or looked up sees `closing` and never opens, and an open one loses its
+  // connection too (ended, then destroyed: a client that stopped reading would otherwise
+  // hold it, and the server's close with it, until its buffered events drain).
   // The listeners stay: a CLI reconnects to another process, or to this one restarted.
   app.addHook('preClose', async () => {
+    closing = true;
     clearInterval(ping);
     clearInterval(sweep);
-    for (const id of [...streams.keys()]) close(id);
+    for (const [id, res] of [...streams]) {
+      close(id);
+      res.destroy();
+    }
     await unlisten();
   });
 
@@ -192,6 +202,14 @@ export default async function listenerRoutes(app: FastifyInstance, opts: { ctx: 
       const res = reply.raw;
       // The client may be gone already (it closed while the listener was looked up).
       if (req.raw.destroyed || res.destroyed) return;
+      // The server began closing while the listener was looked up: preClose has ended the
+      // streams already and would never end this one. Fastify's own answer to a request
+      // that arrives while it closes (return503OnClosing); the CLI reconnects.
+      if (closing) {
+        res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
+        res.end(JSON.stringify({ error: 'Service Unavailable', message: 'Service Unavailable', statusCode: 503 }));
+        return;
+      }
       res.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache',

@@ -46,6 +46,8 @@ export interface ListenOptions {
   eventNames?: string[];
   signal: AbortSignal;
   onReady(listener: ListenerInfo): void;
+  /** Each time its stream is open (Herald said `ready`): deliveries reach this session from now on. */
+  onConnected?(listener: ListenerInfo): void;
   onForwarded(f: Forwarded): void;
   onDisconnected(reason: string): void;
 }
@@ -116,13 +118,20 @@ export async function runListener(opts: ListenOptions): Promise<void> {
     }
     // The local server gets a little less time than Herald waits, so its answer arrives in time.
     const forwardTimeout = Math.max(500, Math.min(listener.timeoutMs - 1000, Math.round(listener.timeoutMs * 0.8)));
-    const lpath = { ...path, listenerId: listener.id };
+    const current = listener;
+    const lpath = { ...path, listenerId: current.id };
     let reason = 'the stream ended';
     try {
       const r = await api.GET('/organizations/{organizationUuid}/listeners/{listenerId}/stream', { params: { path: lpath }, parseAs: 'stream', signal });
       if (!r.response.ok || !r.response.body) unwrap(r);
-      const events = r.response.body!.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream());
+      // The pipe itself ends the stream when `signal` aborts. fetch's own abort is not
+      // enough: openapi-fetch passes fetch a Request made with the signal, and once that
+      // Request is garbage-collected, Node's fetch no longer hears the abort (undici follows
+      // a Request's signal through a WeakRef: nodejs/node#55428), so Ctrl-C left the
+      // stream open and this loop waiting on it forever.
+      const events = r.response.body!.pipeThrough(new TextDecoderStream(), { signal }).pipeThrough(new EventSourceParserStream());
       for await (const ev of events) {
+        if (ev.event === 'ready') opts.onConnected?.(current);
         if (ev.event !== 'request') continue;
         const req = JSON.parse(ev.data) as { id: string; headers: Record<string, string>; body: string };
         void (async () => {
