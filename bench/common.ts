@@ -2,7 +2,8 @@
 // that their figures are comparable: the receiver's 16 origins, the concurrency, the
 // payload, and the raw limit (a) measured the same way in every process.
 import { Agent, request } from 'undici';
-import { pusherEnvelope, signRequest } from '../src/delivery/envelopes.js';
+import { pusherEnvelope } from '../src/domain/delivery-request.js';
+import { signRequest } from '../src/delivery/envelopes.js';
 import { newSigningKey } from '../src/domain/subscriptions.js';
 
 /** The receiver listens on 127.0.0.1 to 127.0.0.16: 16 destination origins. */

@@ -16,7 +16,8 @@ import { Logger, run, runMigrations, type Runner } from 'graphile-worker';
 import pg from 'pg';
 import { Agent, request } from 'undici';
 import { CONCURRENCY, ORIGINS, PAYLOAD, now, originOf, quantile, rawLimit, waitForReceipts } from './common.js';
-import { pusherEnvelope, signRequest } from '../src/delivery/envelopes.js';
+import { pusherEnvelope } from '../src/domain/delivery-request.js';
+import { signRequest } from '../src/delivery/envelopes.js';
 import { newSigningKey } from '../src/domain/subscriptions.js';
 
 const [peer, portArg, target] = process.argv.slice(2);

@@ -6,16 +6,6 @@
 import { requestHeaders, type Envelope, type RequestSigner } from '../domain/delivery-request.js';
 import { heraldSignature, pusherSignature, standardWebhooksHeaders } from './sign.js';
 
-export {
-  inventoryEnvelope,
-  pusherEnvelope,
-  testMessage,
-  USER_AGENT,
-  type Envelope,
-  type InventoryEnvelope,
-  type PusherEnvelope,
-} from '../domain/delivery-request.js';
-
 /**
  * Signs with the subscription's key, and during a key rotation's overlap with the
  * previous one too: the Standard Webhooks and Herald headers carry one signature per key

@@ -1,4 +1,4 @@
-import { deliveryRequest, type DeliveryRequest } from '../domain/delivery-request.js';
+import { deliveryFactsOf, deliveryRequest, type DeliveryRequest } from '../domain/delivery-request.js';
 import type { SecretBox } from '../domain/sealed-secrets.js';
 import type { ClaimedDelivery } from '../store/sql/claim-deliveries.js';
 import { keySigner } from './envelopes.js';
@@ -20,17 +20,5 @@ export function prepare(d: ClaimedDelivery, now: Date, secrets: SecretBox): Prep
   const signingKey = secrets.open(d.signing_key, 'subscription-signing-key');
   // During a key rotation's overlap, signed with the previous key too.
   const previousKey = d.previous_signing_key === null ? null : secrets.open(d.previous_signing_key, 'subscription-signing-key');
-  return deliveryRequest(
-    {
-      organizationUuid: d.organization_uuid,
-      eventName: d.event_name,
-      messageId: d.message_id,
-      payload: d.payload,
-      livemode: d.livemode,
-      createdAt: d.created_at,
-      destination: d.destination,
-    },
-    now,
-    keySigner(signingKey, previousKey),
-  );
+  return deliveryRequest(deliveryFactsOf(d), now, keySigner(signingKey, previousKey));
 }

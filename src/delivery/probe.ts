@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { DestinationProbe, ProbeOutcome } from '../domain/subscriptions.js';
-import { signRequest, testMessage } from './envelopes.js';
+import { testMessage } from '../domain/delivery-request.js';
+import { signRequest } from './envelopes.js';
 import type { SendResult } from './send.js';
 import type { Sender } from './send.js';
 

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { INITIAL_DESTINATION_LIMIT } from '../domain/destination-capacity.js';
+import { NOT_SENT_PREFIX } from '../domain/delivery-request.js';
 import { WAKE_CHANNEL } from '../domain/outbox.js';
 import { SecretCorruptError, SecretUnavailableError, type SecretBox } from '../domain/sealed-secrets.js';
 import type { Logger } from '../logger.js';
@@ -215,7 +216,7 @@ export async function startWorker(deps: WorkerDeps): Promise<Worker> {
       // the attempt log and the contact's mails, instead of a silent retry every lease.
       log.error({ err, subscription: d.subscription_uuid }, 'cannot sign a delivery: its signing key does not open');
       req = { url: d.destination, body: '', headers: {}, attemptId: randomUUID() };
-      result = { ok: false, errorClass: 'other', message: `not sent: ${err.message}`, latencyMs: 0 };
+      result = { ok: false, errorClass: 'other', message: `${NOT_SENT_PREFIX}${err.message}`, latencyMs: 0 };
     }
     const now = clock.now();
     const change = limits.record(d.destination_origin, capacitySignal(result, now), startedAt.getTime(), now.getTime());

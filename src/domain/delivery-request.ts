@@ -9,6 +9,7 @@
  * No key and no HMAC here: a `RequestSigner` computes the signature header values (the
  * delivery engine's signs with the keys, MASKED_SIGNER writes placeholders).
  */
+import type { DeliveryRequestRow } from '../store/messages.js';
 import { eventType, TEST_MESSAGE_EVENT } from './catalog.js';
 import { newObjectId, newUuidV1 } from './ids.js';
 
@@ -152,6 +153,25 @@ export function requestHeaders(envelope: Envelope, now: Date, signer: RequestSig
   if (envelope.kind === 'pusher') headers['X-iZettle-Signature'] = signer.pusherSignature(envelope.timestamp, envelope.payload);
   else headers['X-Herald-Signature'] = signer.heraldSignature(seconds, envelope.body);
   return headers;
+}
+
+/**
+ * What the worker records as the error of an attempt it could not sign (its signing key
+ * did not open): nothing was sent, so the attempt log has no request to show.
+ */
+export const NOT_SENT_PREFIX = 'not sent: ';
+
+/** A delivery's facts from its stored columns (the claim's row, or the attempt log's). */
+export function deliveryFactsOf(r: DeliveryRequestRow): DeliveryFacts {
+  return {
+    organizationUuid: r.organization_uuid,
+    eventName: r.event_name,
+    messageId: r.message_id,
+    payload: r.payload,
+    livemode: r.livemode,
+    createdAt: r.created_at,
+    destination: r.destination,
+  };
 }
 
 /** What a delivery's request is made of: its event (as stored) and where it goes. */

@@ -21,7 +21,7 @@ import { destinationCapacity, type DestinationCapacity } from './destination-cap
 import { toBzDate, type BzDate } from './formats.js';
 import { EVENT_TYPES, eventType, missingScopes } from './catalog.js';
 import type { DomainContext } from './context.js';
-import { deliveryRequest, MASKED_SIGNER } from './delivery-request.js';
+import { deliveryFactsOf, deliveryRequest, MASKED_SIGNER, NOT_SENT_PREFIX } from './delivery-request.js';
 import { eventExample } from './event-examples.js';
 import { inventoryEventId, isUuid, pusherMessageId } from './ids.js';
 import { WAKE_CHANNEL } from './outbox.js';
@@ -96,22 +96,10 @@ export interface LoggedAttempt extends Attempt {
   request: AttemptRequest | null;
 }
 
-// What the worker records when a signing key does not open and nothing is sent
-// (delivery/worker.ts): such an attempt has no request to show.
-const NOT_SENT = 'not sent: ';
-
+/** The request of an attempt, rebuilt with masked signatures; null when the worker sent nothing. */
 function requestOf(r: AttemptRow, d: DeliveryRequestRow): AttemptRequest | null {
-  if (r.error_class === 'other' && r.error_message?.startsWith(NOT_SENT)) return null;
-  const facts = {
-    organizationUuid: d.organization_uuid,
-    eventName: d.event_name,
-    messageId: d.message_id,
-    payload: d.payload,
-    livemode: d.livemode,
-    createdAt: d.created_at,
-    destination: d.destination,
-  };
-  const req = deliveryRequest(facts, r.started_at, MASKED_SIGNER, r.attempt_id);
+  if (r.error_class === 'other' && r.error_message?.startsWith(NOT_SENT_PREFIX)) return null;
+  const req = deliveryRequest(deliveryFactsOf(d), r.started_at, MASKED_SIGNER, r.attempt_id);
   return { method: 'POST', url: req.url, headers: req.headers, body: req.body };
 }
 

@@ -1,4 +1,5 @@
 import type { Queryable } from './db.js';
+import type { ClaimedDelivery } from './sql/claim-deliveries.js';
 
 /** A delivery of one message to one subscription, as the attempt log lists it. */
 export interface MessageRow {
@@ -104,17 +105,14 @@ export async function listMessages(
   return r.rows;
 }
 
-/** What the request of a delivery's attempts was made of: its event as stored, and the destination. */
-export interface DeliveryRequestRow {
-  organization_uuid: string;
-  event_name: string;
-  message_id: string;
-  /** The payload JSON text as stored (json keeps the producer's bytes), as the claim reads it. */
-  payload: string;
-  livemode: boolean;
-  created_at: Date;
-  destination: string;
-}
+/**
+ * What the request of a delivery's attempts was made of: its event as stored, and the
+ * destination. The same columns the claim (herald_claim) hands the worker.
+ */
+export type DeliveryRequestRow = Pick<
+  ClaimedDelivery,
+  'organization_uuid' | 'event_name' | 'message_id' | 'payload' | 'livemode' | 'created_at' | 'destination'
+>;
 
 /** The same columns the claim (herald_claim) hands the worker for this delivery. */
 export async function findDeliveryRequest(q: Queryable, deliveryId: number): Promise<DeliveryRequestRow | undefined> {

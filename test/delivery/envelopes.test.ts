@@ -5,7 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { Webhook } from 'standardwebhooks';
 import { isUuidV1 } from '../../src/domain/ids.js';
-import { inventoryEnvelope, pusherEnvelope, signRequest, testMessage } from '../../src/delivery/envelopes.js';
+import { inventoryEnvelope, pusherEnvelope, testMessage } from '../../src/domain/delivery-request.js';
+import { signRequest } from '../../src/delivery/envelopes.js';
 import { heraldSignature, pusherSignature, standardWebhooksHeaders, standardWebhooksSecret } from '../../src/delivery/sign.js';
 import { startReceiver, type TestReceiver } from '../helpers/receiver.js';
 

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
-import { pusherEnvelope, signRequest } from '../../src/delivery/envelopes.js';
+import { pusherEnvelope } from '../../src/domain/delivery-request.js';
+import { signRequest } from '../../src/delivery/envelopes.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
