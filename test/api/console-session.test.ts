@@ -247,6 +247,7 @@ for (const backend of testDatabases()) {
       const { cookie, session } = await signIn({ apiKey: acme.apiKey });
       const got = await withCookie(cookie!, '/console/session');
       assert.equal(got.status, 200);
+      assert.equal(got.headers.get('cache-control'), 'no-store');
       assert.deepEqual(await got.json(), session);
       assert.equal((await h.request('/console/session')).status, 401);
       const noCsrf = await withCookie(cookie!, '/console/session', { method: 'DELETE' });

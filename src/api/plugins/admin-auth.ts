@@ -1,11 +1,9 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { DomainContext } from '../../domain/context.js';
+import { adminApiDisabled, adminTokenCheck } from '../../domain/identity/admin-token.js';
 import { unauthorized } from '../../errors.js';
 import { bearerToken } from './bearer.js';
 import { consoleSessionOf } from './console-cookie.js';
-
-const digest = (s: string) => createHash('sha256').update(s).digest();
 
 /**
  * Guards every route registered in this encapsulated context with the admin token
@@ -13,12 +11,9 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
  * an operator's Console session cookie (whose changes need its CSRF token).
  */
 export function requireAdminToken(app: FastifyInstance, ctx: DomainContext): void {
-  const adminToken = ctx.config.adminToken;
-  const expected = adminToken === undefined ? undefined : digest(adminToken);
+  const checkAdminToken = adminTokenCheck(ctx.config.adminToken);
   app.addHook('onRequest', async (req, reply) => {
-    if (!expected) {
-      throw unauthorized('ADMIN_API_DISABLED', 'the admin API is disabled: set HERALD_ADMIN_TOKEN to enable it');
-    }
+    if (ctx.config.adminToken === undefined) throw adminApiDisabled();
     const header = req.headers.authorization;
     if (!header) {
       const session = await consoleSessionOf(ctx, req, reply);
@@ -28,6 +23,6 @@ export function requireAdminToken(app: FastifyInstance, ctx: DomainContext): voi
     }
     const token = bearerToken(header);
     if (token === undefined) throw unauthorized('UNAUTHORIZED', 'malformed Authorization header: expected "Bearer <admin token>"');
-    if (!timingSafeEqual(digest(token), expected)) throw unauthorized('UNAUTHORIZED', 'invalid admin token');
+    checkAdminToken(token);
   });
 }

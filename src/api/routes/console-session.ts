@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import type { DomainContext } from '../../domain/context.js';
 import { csrfTokenOf, signInWithAdminToken, signInWithApiKey, type ConsoleSession } from '../../domain/identity/console-sessions.js';
 import { getOrganization } from '../../domain/organizations.js';
-import { badRequest, forbidden, unauthorized } from '../../errors.js';
+import { badRequest, forbidden, HeraldError, unauthorized } from '../../errors.js';
 import { clearSessionCookie, consoleSessionOf, isSecureSite, sessionCookieOf, setSessionCookie } from '../plugins/console-cookie.js';
 import { errors } from '../schemas.js';
 
@@ -120,7 +120,8 @@ export default async function consoleSessionRoutes(app: FastifyInstance, opts: {
     async (req, reply) => {
       const session = await consoleSessionOf(ctx, req, reply);
       if (!session) throw unauthorized('UNAUTHORIZED', 'not signed in to the Console');
-      return reply.header('cache-control', 'no-store').send(await describe(session, sessionCookieOf(req)!));
+      // consoleSessionOf made the answer no-store, as every answer read with the cookie.
+      return describe(session, sessionCookieOf(req)!);
     },
   );
 
@@ -139,7 +140,7 @@ export default async function consoleSessionRoutes(app: FastifyInstance, opts: {
       try {
         await consoleSessionOf(ctx, req, reply);
       } catch (err) {
-        if (!(err instanceof Error && 'kind' in err && err.kind === 'unauthorized')) throw err;
+        if (!(err instanceof HeraldError && err.kind === 'unauthorized')) throw err;
       }
       clearSessionCookie(req, reply);
       return reply.status(204).send();
