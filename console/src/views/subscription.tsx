@@ -3,7 +3,7 @@ import { api, unwrap } from '../api.js';
 import type { Session } from '../main.js';
 import { go, href } from '../router.js';
 import { ago, ConfirmButton, ErrorMessage, Loaded, Notice, Pager, StatusBadge, Time, useAction, useLoad } from '../ui.js';
-import { Rates } from './subscriptions.js';
+import { Rates, subscriptionsWithStats } from './subscriptions.js';
 
 const STATES = ['all', 'undelivered', 'pending', 'delivered', 'failed', 'cancelled'] as const;
 type State = (typeof STATES)[number];
@@ -30,18 +30,7 @@ export function SubscriptionView({
     before: query.get('before') ?? '',
   };
 
-  const sub = useLoad(async () => {
-    const [subs, stats] = await Promise.all([
-      api.GET('/organizations/{organizationUuid}/subscriptions', { params: { path: { organizationUuid: 'self' } } }).then((a) => unwrap(a)),
-      api
-        .GET('/organizations/{organizationUuid}/subscription-stats', {
-          params: { path: { organizationUuid: 'self' }, query: { subscription: subscriptionUuid } },
-        })
-        .then((a) => unwrap(a)),
-    ]);
-    const found = subs.find((s) => s.uuid === subscriptionUuid.toLowerCase());
-    return found ? { ...found, stats: stats.subscriptions[0] } : null;
-  }, [subscriptionUuid]);
+  const sub = useLoad(async () => (await subscriptionsWithStats(subscriptionUuid))[0] ?? null, [subscriptionUuid]);
 
   const messages = useLoad(
     async () =>

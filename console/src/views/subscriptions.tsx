@@ -20,16 +20,27 @@ export function Rates({ w, label }: { w: Window; label: string }) {
   );
 }
 
+/**
+ * The organization's subscriptions, each with its health (the Pusher list has none), or
+ * only the one `subscription` (its stats alone are read: a subscription the key may not
+ * see answers 404, so the view says "not found").
+ */
+export async function subscriptionsWithStats(subscription?: string) {
+  const [subscriptions, stats] = await Promise.all([
+    api.GET('/organizations/{organizationUuid}/subscriptions', { params: { path: self } }).then((a) => unwrap(a)),
+    api
+      .GET('/organizations/{organizationUuid}/subscription-stats', { params: { path: self, query: { subscription } } })
+      .then((a) => unwrap(a)),
+  ]);
+  const byUuid = new Map(stats.subscriptions.map((s) => [s.subscriptionUuid, s]));
+  return subscriptions
+    .filter((s) => subscription === undefined || s.uuid === subscription.toLowerCase())
+    .map((s) => ({ ...s, stats: byUuid.get(s.uuid) }));
+}
+
 /** The organization's subscriptions, with their health over the last hour and day. */
 export function SubscriptionList() {
-  const state = useLoad(async () => {
-    const [subscriptions, stats] = await Promise.all([
-      api.GET('/organizations/{organizationUuid}/subscriptions', { params: { path: self } }).then((a) => unwrap(a)),
-      api.GET('/organizations/{organizationUuid}/subscription-stats', { params: { path: self } }).then((a) => unwrap(a)),
-    ]);
-    const byUuid = new Map(stats.subscriptions.map((s) => [s.subscriptionUuid, s]));
-    return subscriptions.map((s) => ({ ...s, stats: byUuid.get(s.uuid) }));
-  }, []);
+  const state = useLoad(() => subscriptionsWithStats(), []);
 
   return (
     <>
