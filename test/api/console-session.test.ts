@@ -8,7 +8,7 @@ import { v1 as uuidV1 } from 'uuid';
 import { ManualClock } from '../../src/clock.js';
 import { testDatabases } from '../helpers/db.js';
 import { startTestHerald, TEST_ADMIN_TOKEN, type TestHerald } from '../helpers/herald.js';
-import { asCredential, createCredential, type TestCredential } from '../helpers/identity.js';
+import { asCredential, createCredential, subscribe, type TestCredential } from '../helpers/identity.js';
 import { startReceiver } from '../helpers/receiver.js';
 
 const START = Date.UTC(2026, 10, 26, 9, 0, 0);
@@ -135,15 +135,11 @@ for (const backend of testDatabases()) {
       const as = asCredential(h, acme);
       const receiver = await startReceiver();
       try {
-        const created = await as('POST', '/organizations/self/subscriptions', {
-          uuid: uuidV1(),
-          transportName: 'WEBHOOK',
+        const { uuid } = await subscribe(h, acme, {
           eventNames: ['PurchaseCreated'],
           destination: receiver.url,
           contactEmail: 'a@example.com',
         });
-        assert.equal(created.status, 200);
-        const { uuid } = (await created.json()) as { uuid: string };
         const { cookie } = await signIn({ apiKey: acme.apiKey });
         const put = await withCookie(cookie!, `/organizations/self/subscriptions/${uuid}`, {
           method: 'PUT',

@@ -4,10 +4,9 @@
 // whether the path names the other organization or names its own and the other's ids.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { v1 as uuidV1 } from 'uuid';
 import { testDatabases } from '../helpers/db.js';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
-import { asCredential, createCredential, type TestCredential } from '../helpers/identity.js';
+import { asCredential, createCredential, subscribe, type TestCredential } from '../helpers/identity.js';
 import { startReceiver, type TestReceiver } from '../helpers/receiver.js';
 import { eventually } from '../helpers/wait.js';
 
@@ -84,15 +83,11 @@ for (const backend of testDatabases()) {
       theirs = await createCredential(h, [...SCOPES]);
       const as = asCredential(h, theirs);
 
-      const sub = await as('POST', '/organizations/self/subscriptions', {
-        uuid: uuidV1(),
-        transportName: 'WEBHOOK',
+      const subscription = await subscribe(h, theirs, {
         eventNames: ['PurchaseCreated'],
         destination: `${receiver.url}?their-secret-destination`,
         contactEmail: 'their-contact@theirs.example',
       });
-      assert.equal(sub.status, 200);
-      const subscription = (await sub.json()) as { uuid: string; signingKey: string };
       ids.subscriptionUuid = subscription.uuid;
       const test = await as('POST', `/organizations/self/subscriptions/${subscription.uuid}/test-event`, { eventName: 'PurchaseCreated' });
       assert.equal(test.status, 202);

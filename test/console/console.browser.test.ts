@@ -11,11 +11,10 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { v1 as uuidV1 } from 'uuid';
 import { browserSkipReason, launchBrowser } from '../helpers/browser.js';
 import { testDatabases } from '../helpers/db.js';
 import { startTestHerald, TEST_ADMIN_TOKEN, type TestHerald } from '../helpers/herald.js';
-import { asCredential, createCredential, type TestCredential } from '../helpers/identity.js';
+import { asCredential, createCredential, subscribe, type TestCredential } from '../helpers/identity.js';
 import { startReceiver, type ReceivedRequest, type TestReceiver } from '../helpers/receiver.js';
 import { eventually } from '../helpers/wait.js';
 
@@ -219,15 +218,13 @@ describe('Console in a browser', { skip }, () => {
   let subscriptionUuid: string;
 
   it('a failing subscription turns ACTIVE after a resend', async () => {
-    const created = await asCredential(h, acme)('POST', '/organizations/self/subscriptions', {
-      uuid: uuidV1(),
-      transportName: 'WEBHOOK',
-      eventNames: ['PurchaseCreated', 'ProductCreated'],
-      destination: receiver.url,
-      contactEmail: 'ops@acme.example',
-    });
-    assert.equal(created.status, 200, await created.clone().text());
-    subscriptionUuid = ((await created.json()) as { uuid: string }).uuid;
+    subscriptionUuid = (
+      await subscribe(h, acme, {
+        eventNames: ['PurchaseCreated', 'ProductCreated'],
+        destination: receiver.url,
+        contactEmail: 'ops@acme.example',
+      })
+    ).uuid;
     answer = 500;
     const before = receiver.requests.length;
 
@@ -302,15 +299,13 @@ describe('Console in a browser', { skip }, () => {
 
   it("another organization's subscription and message show nothing", async () => {
     // Organization "other" has a subscription with a delivered message.
-    const sub = await asCredential(h, other)('POST', '/organizations/self/subscriptions', {
-      uuid: uuidV1(),
-      transportName: 'WEBHOOK',
-      eventNames: ['PurchaseCreated'],
-      destination: `${receiver.url}?tenant=other-secret-destination`,
-      contactEmail: 'other@other.example',
-    });
-    assert.equal(sub.status, 200);
-    const otherSub = ((await sub.json()) as { uuid: string }).uuid;
+    const otherSub = (
+      await subscribe(h, other, {
+        eventNames: ['PurchaseCreated'],
+        destination: `${receiver.url}?tenant=other-secret-destination`,
+        contactEmail: 'other@other.example',
+      })
+    ).uuid;
     const sent = await asCredential(h, other)('POST', `/organizations/self/subscriptions/${otherSub}/test-event`, {
       eventName: 'PurchaseCreated',
     });
@@ -355,19 +350,17 @@ describe('Console in a browser', { skip }, () => {
     // A destination that is down: its subscription turns FAILING, so the operator sees it.
     const down = await startReceiver();
     down.respondWith((req: ReceivedRequest) =>
-      (req.json as { eventName?: string } | undefined)?.eventName === 'TestMessage' ? { status: 200 } : { status: 503, body: 'maintenance' },
+      (req.json as { eventName?: string } | undefined)?.eventName === 'TestMessage'
+        ? { status: 200 }
+        : { status: 503, body: 'maintenance' },
     );
     try {
       const as = asCredential(h, acme);
-      const created = await as('POST', '/organizations/self/subscriptions', {
-        uuid: uuidV1(),
-        transportName: 'WEBHOOK',
+      const { uuid } = await subscribe(h, acme, {
         eventNames: ['ProductCreated'],
         destination: down.url,
         contactEmail: 'ops@acme.example',
       });
-      assert.equal(created.status, 200);
-      const { uuid } = (await created.json()) as { uuid: string };
       assert.equal((await as('POST', `/organizations/self/subscriptions/${uuid}/test-event`, {})).status, 202);
       await down.waitFor(2);
       await eventually(async () => {

@@ -1,3 +1,5 @@
+import assert from 'node:assert/strict';
+import { v1 as uuidV1 } from 'uuid';
 import type { Scope } from '../../src/domain/scopes.js';
 import type { TestHerald } from './herald.js';
 
@@ -42,4 +44,19 @@ export function asCredential(h: TestHerald, cred: TestCredential | null) {
       },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
+}
+
+/** Creates a webhook subscription with the credential through the Pusher API (its TestMessage must pass); 200 or the test fails. */
+export async function subscribe(
+  h: TestHerald,
+  cred: TestCredential,
+  input: { destination: string; eventNames: string[]; contactEmail: string },
+): Promise<{ uuid: string; signingKey: string }> {
+  const res = await asCredential(h, cred)('POST', '/organizations/self/subscriptions', {
+    uuid: uuidV1(),
+    transportName: 'WEBHOOK',
+    ...input,
+  });
+  assert.equal(res.status, 200, await res.clone().text());
+  return (await res.json()) as { uuid: string; signingKey: string };
 }
