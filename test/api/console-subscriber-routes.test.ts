@@ -15,7 +15,7 @@ import { insertEventForSubscription } from '../../src/store/sql/insert-event-for
 import { readSubscriptionStats } from '../../src/store/sql/subscription-stats.js';
 import { testDatabases } from '../helpers/db.js';
 import { startTestHerald, type TestHerald } from '../helpers/herald.js';
-import { asCredential, createCredential, type TestCredential } from '../helpers/identity.js';
+import { asCredential, createCredential, subscribe, type TestCredential } from '../helpers/identity.js';
 import { startReceiver, type ReceivedRequest, type TestReceiver } from '../helpers/receiver.js';
 
 interface WindowStats {
@@ -95,17 +95,8 @@ for (const backend of testDatabases()) {
     };
     const deliveredTo = (tag: string) =>
       receiver.requests.filter((r) => tagOf(r) === tag && (r.json as { eventName?: string }).eventName !== 'TestMessage');
-    const subscribe = async (cred: TestCredential, tag: string, eventNames: string[]) => {
-      const res = await call(cred)('POST', '/organizations/self/subscriptions', {
-        uuid: uuidv1(),
-        transportName: 'WEBHOOK',
-        eventNames,
-        destination: `${receiver.url}?s=${tag}`,
-        contactEmail: `${tag}@example.com`,
-      });
-      assert.equal(res.status, 200, await res.clone().text());
-      return (await res.json()) as { uuid: string; signingKey: string };
-    };
+    const subscribeTagged = (cred: TestCredential, tag: string, eventNames: string[]) =>
+      subscribe(h, cred, { eventNames, destination: `${receiver.url}?s=${tag}`, contactEmail: `${tag}@example.com` });
     const publish = async (eventName: string, payload: unknown) => {
       const res = await h.admin(`/admin/organizations/${owner.organizationUuid}/events`, {
         method: 'POST',
@@ -151,13 +142,13 @@ for (const backend of testDatabases()) {
       testMode = await createCredential(h, ALL_SCOPES, { organizationUuid: owner.organizationUuid, livemode: false });
       narrow = await createCredential(h, ['READ:PRODUCT'], { organizationUuid: owner.organizationUuid });
       stranger = await createCredential(h, ALL_SCOPES);
-      subs.pay = await subscribe(owner, 'pay', ['PaymentCreated']);
-      subs.prod = await subscribe(owner, 'prod', ['ProductCreated', 'ProductUpdated']);
-      subs.term = await subscribe(owner, 'term', ['paymentTerminals.created']);
-      subs.all = await subscribe(owner, 'all', []);
-      subs.stat = await subscribe(owner, 'stat', ['InvoiceCreated']);
-      testModeSub = (await subscribe(testMode, 'test-mode', ['InvoiceCreated'])).uuid;
-      await subscribe(stranger, 'stranger', ['InvoiceCreated']);
+      subs.pay = await subscribeTagged(owner, 'pay', ['PaymentCreated']);
+      subs.prod = await subscribeTagged(owner, 'prod', ['ProductCreated', 'ProductUpdated']);
+      subs.term = await subscribeTagged(owner, 'term', ['paymentTerminals.created']);
+      subs.all = await subscribeTagged(owner, 'all', []);
+      subs.stat = await subscribeTagged(owner, 'stat', ['InvoiceCreated']);
+      testModeSub = (await subscribeTagged(testMode, 'test-mode', ['InvoiceCreated'])).uuid;
+      await subscribeTagged(stranger, 'stranger', ['InvoiceCreated']);
       // A listener of organization A (herald listen), for an event nobody publishes here.
       const listener = await call(owner)('POST', '/organizations/self/listeners', { eventNames: ['OrganizationFeatureUpdated'] });
       assert.equal(listener.status, 201);
@@ -230,7 +221,7 @@ for (const backend of testDatabases()) {
       });
 
       it('is null when nothing was built (the signing key did not open)', async () => {
-        const sealed = await subscribe(owner, 'sealed', ['CardPaymentInvalid']);
+        const sealed = await subscribeTagged(owner, 'sealed', ['CardPaymentInvalid']);
         subs.sealed = sealed;
         const other = new SecretBox(randomBytes(32)).seal('some-other-key', 'subscription-signing-key');
         await h.db.query('update subscriptions set signing_key = $1 where uuid = $2', [other, sealed.uuid]);
@@ -332,7 +323,7 @@ for (const backend of testDatabases()) {
       });
 
       it('makes nothing for a deleted subscription: 404 to its organization, and the insert itself checks', async () => {
-        const gone = await subscribe(owner, 'gone', ['PaymentCreated']);
+        const gone = await subscribeTagged(owner, 'gone', ['PaymentCreated']);
         assert.equal((await call(owner)('DELETE', `/organizations/self/subscriptions/${gone.uuid}`)).status, 204);
         const res = await testEvent(owner, gone.uuid);
         assert.deepEqual([res.status, res.body.errorType], [404, 'SUBSCRIPTION_NOT_FOUND']);
